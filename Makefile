@@ -1,0 +1,43 @@
+# iam-catalog. `make catalog` and `make test` work on a fresh machine: each
+# creates the virtualenv and installs the project first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CORPUS_SRC := ../shared/corpus
+# Where tests and the bench find the unpacked corpus.
+IAM_CATALOG_CORPUS ?= $(CURDIR)/build/corpus
+export IAM_CATALOG_CORPUS
+
+.PHONY: venv catalog test lint bench corpus clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+corpus:
+	@if [ -d "$(CORPUS_SRC)" ]; then $(CORPUS_SRC)/unpack.sh "$(IAM_CATALOG_CORPUS)" >/dev/null; \
+	else echo "no corpus at $(CORPUS_SRC); corpus tests need IAM_CATALOG_CORPUS" >&2; fi
+
+catalog: $(STAMP)
+	$(BIN)/iam-catalog build fixtures/pages --out build/catalog --source-kind fixtures \
+		--note "built from the sample pages in fixtures/"
+
+test: $(STAMP) corpus
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP) corpus
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf build .pytest_cache

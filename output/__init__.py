@@ -1,0 +1,1 @@
+"""Everything that leaves the pipeline: catalog writers, the diff, reports, the CLI."""

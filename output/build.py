@@ -1,0 +1,184 @@
+"""The build pipeline: source paths -> pages -> format -> parser -> merged catalog.
+
+This is the edge where files are read; everything it calls in ``parsers`` is pure.
+Unreadable inputs (empty, binary, not UTF-8, over the size cap, no known format,
+a parser failure) each become one diagnostic naming the file and the reason,
+and the build goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from parsers.catalog import merge
+from parsers.detect import detect, get_format
+from parsers.errors import IamCatalogError, SourceError, UnknownFormatError
+from parsers.model import Catalog, CatalogSource, Diagnostic, ParsedPage, Severity
+
+DEFAULT_SIZE_CAP = 20 * 1024 * 1024
+# Files in a source folder that are never pages.
+_NOT_PAGES = {"manifest.json"}
+# How many bytes are enough to call a file binary when they hold a NUL.
+_BINARY_SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """A catalog and what the build saw on the way."""
+
+    catalog: Catalog
+    files: int
+    """Files read (pages or not)."""
+    usable_pages: int
+    """Pages that yielded a service prefix."""
+
+
+def iter_source_files(paths: Iterable[Path]) -> list[Path]:
+    """Every file named or found below the named folders, in a stable order."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(
+                sorted(
+                    f
+                    for f in p.rglob("*")
+                    if f.is_file()
+                    and f.name not in _NOT_PAGES
+                    and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                )
+            )
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise SourceError(f"{p}: no such file or folder")
+    return out
+
+
+def page_id(path: Path) -> str:
+    """The page id of a file: its name without the extension (``list_amazons3``)."""
+    return path.stem
+
+
+def decode_page(path: Path, data: bytes, size_cap: int) -> tuple[str | None, Diagnostic | None]:
+    """The text of a page file, or a diagnostic saying why it has none."""
+
+    def bad(code: str, reason: str) -> tuple[None, Diagnostic]:
+        return None, Diagnostic(str(path), None, Severity.ERROR, code, f"{path}: {reason}")
+
+    if len(data) > size_cap:
+        return bad("too-large", f"{len(data)} bytes is over the size cap of {size_cap} bytes")
+    if not data.strip():
+        return bad("empty-file", "empty file")
+    if b"\x00" in data[:_BINARY_SNIFF_BYTES] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return bad("binary-file", "binary file (NUL bytes), not a text page")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        return bad(
+            "not-utf8",
+            f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+            "re-encode the page as UTF-8",
+        )
+    return text, None
+
+
+def parse_text(text: str, *, source: str, fmt: str | None = None, url: str | None = None) -> ParsedPage:
+    """Detect (unless ``fmt`` is given) and parse one page's text."""
+    name = fmt or detect(text)
+    return get_format(name).parse(text, source=source, url=url)
+
+
+def parse_bytes(
+    path: Path, data: bytes, fmt: str | None = None, size_cap: int = DEFAULT_SIZE_CAP
+) -> ParsedPage | Diagnostic:
+    """Parse the bytes of one file; a diagnostic instead when they cannot be parsed."""
+    text, problem = decode_page(path, data, size_cap)
+    if problem is not None:
+        return problem
+    assert text is not None
+    try:
+        return parse_text(text, source=page_id(path), fmt=fmt)
+    except UnknownFormatError as e:
+        return Diagnostic(str(path), None, Severity.ERROR, "unknown-format", f"{path}: {e}")
+    except IamCatalogError as e:
+        return Diagnostic(str(path), None, Severity.ERROR, "parse-failed", f"{path}: {e}")
+
+
+def source_id(files: Sequence[tuple[str, bytes]]) -> str:
+    """A stable id of the input: hash over (file name, content hash), sorted."""
+    h = hashlib.sha256()
+    for name, digest in sorted(files):
+        h.update(name.encode() + b"\0" + digest + b"\n")
+    return h.hexdigest()[:16]
+
+
+def build(
+    paths: Sequence[Path],
+    *,
+    fmt: str | None = None,
+    size_cap: int = DEFAULT_SIZE_CAP,
+    kind: str = "files",
+    note: str | None = None,
+    on_file: Callable[[Path], None] | None = None,
+) -> BuildResult:
+    """Build a catalog from files and folders (any mix of formats)."""
+    if fmt is not None:
+        get_format(fmt)  # fail early on an unknown --format
+    files = iter_source_files(paths)
+    pages: list[ParsedPage] = []
+    diags: list[Diagnostic] = []
+    digests: list[tuple[str, bytes]] = []
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            diags.append(
+                Diagnostic(str(path), None, Severity.ERROR, "unreadable", f"{path}: {e.strerror}")
+            )
+            data = b""
+        else:
+            result = parse_bytes(path, data, fmt, size_cap)
+            if isinstance(result, Diagnostic):
+                diags.append(result)
+            else:
+                pages.append(result)
+        digests.append((path.name, hashlib.sha256(data).digest()))
+        if on_file is not None:
+            on_file(path)
+    formats = Counter(p.ref.format for p in pages)
+    source = CatalogSource(
+        kind=kind,
+        id=source_id(digests),
+        pages=len(pages),
+        formats=tuple(sorted(formats.items())),
+        note=note,
+    )
+    catalog = merge(pages, source, diags)
+    usable = sum(1 for p in pages if p.prefix)
+    return BuildResult(catalog, len(files), usable)
+
+
+def load_catalog(path: Path) -> Catalog:
+    """A catalog from a ``catalog.json`` file, or built on the fly from any source."""
+    if path.is_file() and path.suffix == ".json":
+        import orjson
+
+        from parsers.model import catalog_from_dict
+
+        try:
+            data = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as e:
+            raise SourceError(f"{path}: not valid JSON ({e})") from None
+        if isinstance(data, dict) and "schema_version" in data and "services" in data:
+            try:
+                return catalog_from_dict(data)
+            except (KeyError, TypeError, ValueError) as e:
+                raise SourceError(f"{path}: not a valid catalog.json ({e})") from None
+    result = build([path])
+    if result.usable_pages == 0:
+        raise SourceError(f"{path}: no usable pages found")
+    return result.catalog

@@ -1,0 +1,160 @@
+"""Catalog writers: JSON and CSV. Each takes an open binary/text file; the edge
+(:func:`write_catalog_dir`) picks the paths and writes atomically."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from parsers.model import Catalog, catalog_to_dict
+
+# Lists inside a CSV cell are joined with this.
+LIST_SEP = ";"
+
+CSV_COLUMNS: dict[str, tuple[str, ...]] = {
+    "services.csv": (
+        "prefix",
+        "name",
+        "pages",
+        "actions",
+        "resource_types",
+        "condition_keys",
+    ),
+    "actions.csv": (
+        "service",
+        "action",
+        "description",
+        "access_level",
+        "access_levels",
+        "permission_only",
+        "api_reference",
+        "resource_types",
+        "condition_keys",
+        "dependent_actions",
+        "operations",
+    ),
+    "action_resource_types.csv": (
+        "service",
+        "action",
+        "resource_type",
+        "required",
+        "condition_keys",
+        "dependent_actions",
+    ),
+    "resource_types.csv": ("service", "resource_type", "arn_formats", "condition_keys"),
+    "condition_keys.csv": ("service", "condition_key", "description", "types"),
+}
+
+
+def dumps_catalog(catalog: Catalog) -> bytes:
+    """The canonical bytes of ``catalog.json``: sorted keys, 2-space indent, final newline."""
+    return (
+        orjson.dumps(catalog_to_dict(catalog), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        + b"\n"
+    )
+
+
+def write_json(catalog: Catalog, out: IO[bytes]) -> None:
+    """Write ``catalog.json`` to an open binary file."""
+    out.write(dumps_catalog(catalog))
+
+
+def _join(values: Any) -> str:
+    return LIST_SEP.join(values)
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _rows(catalog: Catalog, name: str) -> Iterator[tuple[str, ...]]:
+    for s in catalog.services:
+        if name == "services.csv":
+            yield (
+                s.prefix,
+                s.name,
+                _join(p.page for p in s.pages),
+                str(len(s.actions)),
+                str(len(s.resource_types)),
+                str(len(s.condition_keys)),
+            )
+        elif name == "actions.csv":
+            for a in s.actions:
+                yield (
+                    s.prefix,
+                    a.name,
+                    a.description,
+                    a.access_level.value if a.access_level else "",
+                    _join(level.value for level in a.access_levels),
+                    _bool(a.permission_only),
+                    a.api_reference or "",
+                    _join(r.name + ("*" if r.required else "") for r in a.resource_types),
+                    _join(a.condition_keys),
+                    _join(a.dependent_actions),
+                    _join(a.operations),
+                )
+        elif name == "action_resource_types.csv":
+            for a in s.actions:
+                for r in a.resource_types:
+                    yield (
+                        s.prefix,
+                        a.name,
+                        r.name,
+                        _bool(r.required),
+                        _join(r.condition_keys),
+                        _join(r.dependent_actions),
+                    )
+        elif name == "resource_types.csv":
+            for rt in s.resource_types:
+                yield (s.prefix, rt.name, _join(rt.arn_formats), _join(rt.condition_keys))
+        elif name == "condition_keys.csv":
+            for k in s.condition_keys:
+                yield (s.prefix, k.name, k.description, _join(k.types))
+
+
+def write_csv(catalog: Catalog, name: str, out: IO[str]) -> None:
+    """Write one of the CSV tables (a key of :data:`CSV_COLUMNS`) to an open text file
+    (opened with ``newline=""``)."""
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(CSV_COLUMNS[name])
+    w.writerows(_rows(catalog, name))
+
+
+@contextmanager
+def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; rename it over ``path`` only on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_catalog_dir(catalog: Catalog, out_dir: Path) -> list[Path]:
+    """Write ``catalog.json`` and ``csv/*.csv`` under ``out_dir``, each file atomically
+    (a failure leaves the previous version of that file in place, never half a file)."""
+    files: dict[Path, Callable[[IO[Any]], None]] = {
+        out_dir / "catalog.json": lambda f: write_json(catalog, f)
+    }
+    for name in CSV_COLUMNS:
+        files[out_dir / "csv" / name] = lambda f, n=name: write_csv(catalog, n, f)
+    written = []
+    for path, writer in files.items():
+        with atomic_open(path, "wb" if path.suffix == ".json" else "w") as f:
+            writer(f)
+        written.append(path)
+    return written

@@ -1,0 +1,16 @@
+"""Placeholder: the markdown_table parser is being written."""
+
+from __future__ import annotations
+
+from .errors import ParseError
+from .model import ParsedPage
+
+DESCRIPTION = "markdown_table (not implemented yet)"
+
+
+def sniff(text: str) -> bool:
+    return False
+
+
+def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
+    raise ParseError("markdown_table parser not implemented yet")
