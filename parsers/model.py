@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 SCHEMA_VERSION = 1
 
 
-class AccessLevel(str, Enum):
+class AccessLevel(StrEnum):
     """The access-level classification of an action."""
 
     LIST = "List"
@@ -49,7 +49,7 @@ def most_specific(levels: Iterable[AccessLevel]) -> AccessLevel | None:
     return None
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a diagnostic is."""
 
     ERROR = "error"  # input not understood or data lost
@@ -466,9 +466,7 @@ CATALOG_SCHEMA: dict[str, Any] = {
             "properties": {
                 "name": _NAME,
                 "description": {"type": "string"},
-                "access_level": {
-                    "anyOf": [{"$ref": "#/$defs/access_level"}, {"type": "null"}]
-                },
+                "access_level": {"anyOf": [{"$ref": "#/$defs/access_level"}, {"type": "null"}]},
                 "access_levels": {"type": "array", "items": {"$ref": "#/$defs/access_level"}},
                 "permission_only": {"type": "boolean"},
                 "api_reference": {"type": ["string", "null"]},

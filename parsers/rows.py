@@ -199,7 +199,9 @@ def _build_resources(rows: Iterable[ResourceRow], page: str, d: _Diags) -> list[
     for r in rows:
         name = compact(r.name)
         if not name:
-            d.add(r.line, Severity.WARNING, "empty-resource-name", "resource-type row without a name")
+            d.add(
+                r.line, Severity.WARNING, "empty-resource-name", "resource-type row without a name"
+            )
             continue
         arns, _ = _dedupe(compact(a) for a in r.arns)
         keys, _ = _dedupe(compact(k) for k in r.condition_keys)
@@ -229,7 +231,9 @@ def _build_action(
     _, permission_only = split_action_cell(first.action)
     description = clean(first.description)
     for r in rows[1:]:
-        if clean(r.description) != description or clean(r.access_level) != clean(first.access_level):
+        if clean(r.description) != description or clean(r.access_level) != clean(
+            first.access_level
+        ):
             d.add(
                 r.line,
                 Severity.WARNING,
@@ -239,7 +243,12 @@ def _build_action(
             break
     levels, unknown = parse_access_levels(first.access_level)
     for u in unknown:
-        d.add(first.line, Severity.ERROR, "unknown-access-level", f"{name}: unknown access level {u!r}")
+        d.add(
+            first.line,
+            Severity.ERROR,
+            "unknown-access-level",
+            f"{name}: unknown access level {u!r}",
+        )
 
     own_keys: list[str] = []
     own_actions: list[str] = []
@@ -298,7 +307,12 @@ def _group_actions(rows: Iterable[ActionRow], d: _Diags) -> list[tuple[str, list
     for r in rows:
         name, _ = split_action_cell(r.action)
         if not name:
-            d.add(r.line, Severity.ERROR, "empty-action-name", "actions-table row without an action name")
+            d.add(
+                r.line,
+                Severity.ERROR,
+                "empty-action-name",
+                "actions-table row without an action name",
+            )
             continue
         key = name.lower()
         if key == previous:
@@ -343,8 +357,7 @@ def build_page(
             missing[0].line,
             Severity.WARNING,
             "no-access-level",
-            f"{len(missing)} action(s) have no access level on the page "
-            f"(first: {missing[0].name})",
+            f"{len(missing)} action(s) have no access level on the page (first: {missing[0].name})",
         )
     return ParsedPage(
         ref=ref,

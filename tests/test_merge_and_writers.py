@@ -1,0 +1,145 @@
+"""Merging pages by prefix, and the JSON/CSV writers (determinism, schema, columns)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import jsonschema
+import orjson
+
+from output.writers import CSV_COLUMNS, dumps_catalog, write_catalog_dir, write_csv
+from parsers.catalog import merge
+from parsers.model import (
+    CATALOG_SCHEMA,
+    CatalogSource,
+    PageRef,
+    catalog_from_dict,
+    catalog_to_dict,
+)
+from parsers.rows import ActionRow, KeyRow, ResourceRow, build_page
+
+SOURCE = CatalogSource("files", "test", 2, (("html", 2),))
+
+
+def _page(page_id, prefix, actions, resources=(), keys=(), name="Elastic Load Balancing"):
+    return build_page(
+        PageRef(page_id, "html", "sar-2023"),
+        prefix=prefix,
+        service_name=name,
+        actions=actions,
+        resources=resources,
+        keys=keys,
+    )
+
+
+def _two_pages(conflict=False):
+    v1 = _page(
+        "list_elasticloadbalancing",
+        "elasticloadbalancing",
+        [ActionRow("AddTags", "Adds tags", "Tagging", "loadbalancer*", line=3)],
+        [ResourceRow("loadbalancer", ("arn:${Partition}:elasticloadbalancing:lb/${Name}",))],
+        [KeyRow("aws:TagKeys", "Filters by tag keys", ("ArrayOfString",))],
+    )
+    v2 = _page(
+        "list_elasticloadbalancingv2",
+        "elasticloadbalancing",
+        [
+            ActionRow(
+                "AddTags", "Adds tags", "Write" if conflict else "Tagging", "loadbalancer*", line=5
+            ),
+            ActionRow("CreateRule", "Creates a rule", "Write", "listener*", line=9),
+        ],
+        [ResourceRow("listener", ("arn:${Partition}:elasticloadbalancing:listener/${Id}",))],
+        [KeyRow("aws:TagKeys", "Filters by tag keys", ("ArrayOfString",))],
+        name="Elastic Load Balancing V2",
+    )
+    return v1, v2
+
+
+def test_pages_sharing_a_prefix_merge_into_one_service_listing_both_pages():
+    v1, v2 = _two_pages()
+    catalog = merge([v2, v1], SOURCE)
+    (service,) = catalog.services
+    assert [p.page for p in service.pages] == [
+        "list_elasticloadbalancing",
+        "list_elasticloadbalancingv2",
+    ]
+    assert service.name == "Elastic Load Balancing"
+    assert [a.name for a in service.actions] == ["AddTags", "CreateRule"]
+    assert [r.name for r in service.resource_types] == ["listener", "loadbalancer"]
+    assert [k.name for k in service.condition_keys] == ["aws:TagKeys"]
+    assert catalog.diagnostics == ()
+
+
+def test_merge_conflict_keeps_first_page_and_is_reported():
+    v1, v2 = _two_pages(conflict=True)
+    catalog = merge([v1, v2], SOURCE)
+    action = catalog.services[0].actions[0]
+    assert action.access_level.value == "Tagging"
+    (diag,) = catalog.diagnostics
+    assert diag.code == "merge-conflict"
+    assert diag.page == "list_elasticloadbalancingv2"
+    assert "access_level" in diag.message and "list_elasticloadbalancing " in diag.message
+
+
+def test_case_only_difference_between_pages_is_reported():
+    v1, _ = _two_pages()
+    v2 = _page(
+        "list_elbv2",
+        "elasticloadbalancing",
+        [ActionRow("addTags", "Adds tags", "Tagging", "loadbalancer*")],
+    )
+    catalog = merge([v1, v2], SOURCE)
+    assert [a.name for a in catalog.services[0].actions] == ["AddTags"]
+    assert [d.code for d in catalog.diagnostics] == ["merge-conflict"]
+    assert "in name" in catalog.diagnostics[0].message
+
+
+def test_page_without_prefix_is_left_out_with_an_error():
+    page = _page("list_nothing", None, [ActionRow("A", "d", "Read")])
+    catalog = merge([page], SOURCE)
+    assert catalog.services == ()
+    assert [(d.code, d.severity.value) for d in catalog.diagnostics] == [("no-prefix", "error")]
+
+
+def test_catalog_json_is_sorted_indented_valid_and_round_trips():
+    v1, v2 = _two_pages(conflict=True)
+    catalog = merge([v1, v2], SOURCE)
+    data = dumps_catalog(catalog)
+    assert data == dumps_catalog(merge([v2, v1], SOURCE))
+    assert data.startswith(b'{\n  "diagnostics": [')
+    parsed = orjson.loads(data)
+    jsonschema.validate(parsed, CATALOG_SCHEMA)
+    assert list(parsed["services"]["elasticloadbalancing"]["actions"]) == ["AddTags", "CreateRule"]
+    again = catalog_from_dict(parsed)
+    assert catalog_to_dict(again) == parsed
+
+
+def test_csv_tables_have_declared_columns_and_one_row_per_resource_row():
+    v1, v2 = _two_pages()
+    catalog = merge([v1, v2], SOURCE)
+    buf = io.StringIO()
+    write_csv(catalog, "action_resource_types.csv", buf)
+    rows = list(csv.reader(io.StringIO(buf.getvalue())))
+    assert tuple(rows[0]) == CSV_COLUMNS["action_resource_types.csv"]
+    assert rows[1:] == [
+        ["elasticloadbalancing", "AddTags", "loadbalancer", "true", "", ""],
+        ["elasticloadbalancing", "CreateRule", "listener", "true", "", ""],
+    ]
+    buf = io.StringIO()
+    write_csv(catalog, "actions.csv", buf)
+    assert buf.getvalue().splitlines()[1] == (
+        "elasticloadbalancing,AddTags,Adds tags,Tagging,Tagging,false,,loadbalancer*,,,"
+    )
+
+
+def test_catalog_dir_is_written_whole_and_leaves_no_temp_files(tmp_path):
+    v1, v2 = _two_pages()
+    catalog = merge([v1, v2], SOURCE)
+    written = write_catalog_dir(catalog, tmp_path / "out")
+    names = sorted(p.relative_to(tmp_path / "out").as_posix() for p in written)
+    assert names == ["catalog.json"] + [f"csv/{n}" for n in sorted(CSV_COLUMNS)]
+    leftovers = [p for p in (tmp_path / "out").rglob(".*")]
+    assert leftovers == []
+    assert (tmp_path / "out" / "catalog.json").read_bytes() == dumps_catalog(catalog)
