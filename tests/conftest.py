@@ -30,3 +30,19 @@ def corpus_dir() -> Path:
 def corpus() -> Path:
     """The unpacked corpus folder."""
     return corpus_dir()
+
+
+@pytest.fixture(scope="session")
+def html_2026(corpus: Path):
+    """BuildResult of the whole html/2026-04-01_110d32e3 folder (built once per session)."""
+    from output.build import build
+
+    return build([corpus / "html" / "2026-04-01_110d32e3"])
+
+
+@pytest.fixture(scope="session")
+def html_2020(corpus: Path):
+    """BuildResult of the whole html/2020-11-01_65f99eab folder (built once per session)."""
+    from output.build import build
+
+    return build([corpus / "html" / "2020-11-01_65f99eab"])

@@ -1,0 +1,55 @@
+"""The command line: help with an example for every command, `formats`, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from output.cli import main, make_parser
+from parsers.detect import FORMATS
+
+COMMANDS = ("build", "diff", "fetch", "formats")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "example:" in out
+    example = out.split("example:", 1)[1].strip().splitlines()[0].strip()
+    assert example.startswith(f"iam-catalog {command}")
+    # the example parses with the real argument parser
+    make_parser().parse_args(example.split()[1:])
+
+
+def test_top_level_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in COMMANDS:
+        assert f"iam-catalog {command}" in out
+
+
+def test_formats_prints_one_line_per_registered_format(capsys):
+    assert main(["formats"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(FORMATS)
+    assert all(len(line.split(maxsplit=1)) == 2 for line in lines)
+
+
+def test_unknown_option_exits_2_with_usage(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["build", "--frobnicate"])
+    assert exit_info.value.code == 2
+    assert "usage: iam-catalog build" in capsys.readouterr().err
+
+
+def test_console_script_is_installed_and_runs():
+    exe = sys.executable.rsplit("/", 1)[0] + "/iam-catalog"
+    result = subprocess.run([exe, "formats"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0].startswith("service-reference")
