@@ -1,0 +1,566 @@
+"""The diff engine: what changed between two catalogs, field by field (pure, no I/O).
+
+``diff(old, new)`` matches services by prefix and actions, resource types and
+condition keys by name, all case-insensitively (IAM itself ignores case in
+action names, resource-type names and condition-key names). A name whose
+casing alone changed is a change of field ``name``, never a removal plus an
+addition. Which page a service came from does not matter, so renamed or
+split pages produce no change.
+
+How values compare:
+
+- Strings (description, access level, API reference) compare exactly.
+- Key-like lists (``condition_keys``, ``dependent_actions``, ``operations``,
+  ``access_levels``, a key's ``types``) compare as case-insensitive *sets*:
+  IAM evaluates them as sets, and the same page renders them in different
+  orders across releases and formats (the service-reference JSON sorts them,
+  HTML keeps page order), so a reordering would flood the report with no-ops.
+- ``arn_formats`` compare as sets of exact strings: order means nothing, but
+  the resource part of an ARN is case-sensitive.
+- An action's resource-type rows are matched by resource-type name; a name the
+  page lists on two rows is told apart by its ordinal (``object#2``).
+- ``access_levels`` is reported only where it says more than ``access_level``
+  (a list of several levels on either side); otherwise it would repeat every
+  ``access_level`` change.
+
+A changed entry carries the whole old and new value (lists in catalog order);
+readers work out what was added or removed from the two.
+
+Severity (the most severe rule that applies wins):
+
+- ``breaking``: a service, action, resource type or condition key removed; a
+  resource-type row removed from an action; a row becoming required or a new
+  required row; an ARN format changed or removed (new formats beside the old
+  ones, and placeholders merely renamed, ``${Resource_id}`` to ``${ResourceId}``,
+  are ``info``: they match the same ARNs); a condition key no longer available
+  to an action at all (a key that only moved between the action's rows is
+  ``info``).
+- ``security``: an access level changed to or from ``Permissions management``
+  or ``Write``; a dependent action the action did not have before.
+- ``info``: everything else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from parsers.model import (
+    AccessLevel,
+    Action,
+    Catalog,
+    ConditionKey,
+    ResourceType,
+    ResourceTypeRow,
+    Service,
+)
+
+DIFF_SCHEMA_VERSION = 1
+
+
+class ChangeKind(StrEnum):
+    """What happened to which kind of item; the values are the JSON ``kind``."""
+
+    SERVICE_ADDED = "service_added"
+    SERVICE_REMOVED = "service_removed"
+    SERVICE_CHANGED = "service_changed"
+    ACTION_ADDED = "action_added"
+    ACTION_REMOVED = "action_removed"
+    ACTION_CHANGED = "action_changed"
+    RESOURCE_TYPE_ADDED = "resource_type_added"
+    RESOURCE_TYPE_REMOVED = "resource_type_removed"
+    RESOURCE_TYPE_CHANGED = "resource_type_changed"
+    CONDITION_KEY_ADDED = "condition_key_added"
+    CONDITION_KEY_REMOVED = "condition_key_removed"
+    CONDITION_KEY_CHANGED = "condition_key_changed"
+
+    @property
+    def item_type(self) -> str:
+        """``service``, ``action``, ``resource_type`` or ``condition_key``."""
+        return self.value.rsplit("_", 1)[0]
+
+    @property
+    def verb(self) -> str:
+        """``added``, ``removed`` or ``changed``."""
+        return self.value.rsplit("_", 1)[1]
+
+
+# Declaration order is the order of kinds within a service.
+_KIND_RANK = {kind: rank for rank, kind in enumerate(ChangeKind)}
+
+
+class ChangeSeverity(StrEnum):
+    """How much a change can matter to existing policies."""
+
+    BREAKING = "breaking"
+    """Existing policies may stop granting or matching."""
+    SECURITY = "security"
+    """What a policy grants may widen, or its risk class changed."""
+    INFO = "info"
+    """Nothing an existing policy depends on."""
+
+    @property
+    def rank(self) -> int:
+        """0 for the most severe."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {s: rank for rank, s in enumerate(ChangeSeverity)}
+
+# Access levels whose arrival or departure on an action is security-relevant.
+_SENSITIVE_LEVELS = frozenset({AccessLevel.PERMISSIONS_MANAGEMENT, AccessLevel.WRITE})
+
+Value = str | bool | tuple[str, ...] | ResourceTypeRow | None
+"""An old or new value: a string, flag, list of strings, a whole resource-type row, or absent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of a diff."""
+
+    kind: ChangeKind
+    """What happened to which kind of item."""
+    service: str
+    """Service prefix (the new catalog's casing where both have it)."""
+    severity: ChangeSeverity
+    """breaking, security or info."""
+    item: str | None = None
+    """Action, resource-type or condition-key name; None for service entries."""
+    field: str | None = None
+    """The changed field (``*_changed`` only), e.g. ``resource_types[object].required``."""
+    old: Value = None
+    """Old value of ``field``; None when the field did not exist."""
+    new: Value = None
+    """New value of ``field``; None when the field no longer exists."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (DESIGN.md, "Diff")."""
+        out: dict[str, Any] = {
+            "kind": self.kind.value,
+            "service": self.service,
+            "severity": self.severity.value,
+        }
+        if self.kind.item_type != "service":
+            out[self.kind.item_type] = self.item
+        if self.kind.verb == "changed":
+            out["field"] = self.field
+            out["old"] = value_to_json(self.old)
+            out["new"] = value_to_json(self.new)
+        return out
+
+
+def value_to_json(value: Value) -> Any:
+    """A change value as JSON data (a row becomes an object)."""
+    if isinstance(value, ResourceTypeRow):
+        return {
+            "name": value.name,
+            "required": value.required,
+            "condition_keys": list(value.condition_keys),
+            "dependent_actions": list(value.dependent_actions),
+        }
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+SUMMARY_KEYS: tuple[str, ...] = tuple(
+    f"{item}s_{verb}"
+    for item in ("service", "action", "resource_type", "condition_key")
+    for verb in ("added", "removed", "changed")
+)
+"""Keys of ``summary``, in display order (``services_added`` … ``condition_keys_changed``)."""
+
+
+def _summary_key(kind: ChangeKind) -> str:
+    return f"{kind.item_type}s_{kind.verb}"
+
+
+@dataclass(frozen=True, slots=True)
+class DiffSummary:
+    """Counts per kind: entries for added and removed, distinct items for changed."""
+
+    counts: tuple[tuple[str, int], ...]
+    """``(key, count)`` for every key of :data:`SUMMARY_KEYS`, in that order."""
+    by_severity: tuple[tuple[ChangeSeverity, int], ...]
+    """Entries per severity, most severe first (not part of the JSON summary)."""
+
+    def __getitem__(self, key: str) -> int:
+        return dict(self.counts)[key]
+
+    def severity_count(self, severity: ChangeSeverity) -> int:
+        """Entries of one severity."""
+        return dict(self.by_severity)[severity]
+
+    def to_dict(self) -> dict[str, int]:
+        """The JSON ``summary``."""
+        return dict(self.counts)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogDiff:
+    """Every change from one catalog to another, in a deterministic order."""
+
+    old_id: str
+    """``source.id`` of the old catalog."""
+    new_id: str
+    """``source.id`` of the new catalog."""
+    changes: tuple[Change, ...]
+    """Sorted by service, kind, item (case-insensitive), then field order."""
+    summary: DiffSummary
+    """Counts per kind and per severity."""
+    service_names: tuple[tuple[str, str], ...] = ()
+    """``(prefix, name)`` of every service with a change (new name, else old), for
+    reports; not part of the JSON contract."""
+
+    def service_name(self, prefix: str) -> str:
+        """The name of a changed service ('' if unknown)."""
+        return dict(self.service_names).get(prefix, "")
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the two catalogs say the same thing."""
+        return not self.changes
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract (DESIGN.md, "Diff")."""
+        return {
+            "schema_version": DIFF_SCHEMA_VERSION,
+            "old": {"id": self.old_id},
+            "new": {"id": self.new_id},
+            "summary": self.summary.to_dict(),
+            "changes": [c.to_dict() for c in self.changes],
+        }
+
+
+# --------------------------------------------------------------------------- helpers
+
+_Named = TypeVar("_Named", Service, Action, ResourceType, ConditionKey)
+
+
+def _index(items: Iterable[_Named], name: Callable[[_Named], str]) -> dict[str, _Named]:
+    """Items by lower-cased name; the first wins (merge already keeps names unique)."""
+    out: dict[str, _Named] = {}
+    for item in items:
+        out.setdefault(name(item).lower(), item)
+    return out
+
+
+def _fold(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(v.lower() for v in values)
+
+
+def _lost(old: Iterable[str], new: Iterable[str]) -> frozenset[str]:
+    """Values of ``old`` not in ``new``, case-insensitively (lower-cased)."""
+    return _fold(old) - _fold(new)
+
+
+def _row_keys(rows: Sequence[ResourceTypeRow]) -> dict[str, ResourceTypeRow]:
+    """Rows by lower-cased name, a repeated name numbered ``name#2``, ``name#3``…"""
+    out: dict[str, ResourceTypeRow] = {}
+    seen: dict[str, int] = {}
+    for row in rows:
+        base = row.name.lower()
+        seen[base] = seen.get(base, 0) + 1
+        out[base if seen[base] == 1 else f"{base}#{seen[base]}"] = row
+    return out
+
+
+def _row_label(key: str, row: ResourceTypeRow) -> str:
+    """The row's name in a field path: page casing, plus the ordinal if repeated."""
+    _, hash_, ordinal = key.partition("#")
+    return f"{row.name}#{ordinal}" if hash_ else row.name
+
+
+def _action_keys(a: Action) -> frozenset[str]:
+    """Every condition key the action accepts, on any of its rows (lower-cased)."""
+    keys = set(_fold(a.condition_keys))
+    for row in a.resource_types:
+        keys |= _fold(row.condition_keys)
+    return frozenset(keys)
+
+
+def _action_dependents(a: Action) -> frozenset[str]:
+    deps = set(_fold(a.dependent_actions))
+    for row in a.resource_types:
+        deps |= _fold(row.dependent_actions)
+    return frozenset(deps)
+
+
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
+
+
+def arn_shape(arn: str) -> str:
+    """An ARN format with its placeholders blanked: ``${Resource_id}`` and
+    ``${ResourceId}`` match the same ARNs, so renaming one breaks no policy."""
+    return _PLACEHOLDER.sub("${}", arn)
+
+
+def _level_values(levels: Iterable[AccessLevel]) -> tuple[str, ...]:
+    return tuple(level.value for level in levels)
+
+
+# --------------------------------------------------------------------------- per kind
+
+
+class _ServiceDiff:
+    """Collects the changes of one service prefix."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.changes: list[Change] = []
+
+    def add(
+        self,
+        kind: ChangeKind,
+        severity: ChangeSeverity,
+        item: str | None = None,
+        field: str | None = None,
+        old: Value = None,
+        new: Value = None,
+    ) -> None:
+        self.changes.append(Change(kind, self.service, severity, item, field, old, new))
+
+    def name(
+        self, kind: ChangeKind, item: str | None, old: str, new: str, field: str = "name"
+    ) -> None:
+        """A case-only rename (items are matched case-insensitively)."""
+        if old != new:
+            self.add(kind, ChangeSeverity.INFO, item, field, old, new)
+
+    def keyset(
+        self,
+        kind: ChangeKind,
+        item: str,
+        field: str,
+        old: tuple[str, ...],
+        new: tuple[str, ...],
+        severity: ChangeSeverity = ChangeSeverity.INFO,
+    ) -> None:
+        if _fold(old) != _fold(new):
+            self.add(kind, severity, item, field, old, new)
+
+    # ----------------------------------------------------------------- actions
+
+    def action(self, old: Action, new: Action) -> None:
+        kind, item = ChangeKind.ACTION_CHANGED, new.name
+        info = ChangeSeverity.INFO
+        self.name(kind, item, old.name, new.name)
+        if old.description != new.description:
+            self.add(kind, info, item, "description", old.description, new.description)
+        if old.access_level != new.access_level:
+            sensitive = {old.access_level, new.access_level} & _SENSITIVE_LEVELS
+            self.add(
+                kind,
+                ChangeSeverity.SECURITY if sensitive else info,
+                item,
+                "access_level",
+                old.access_level.value if old.access_level else None,
+                new.access_level.value if new.access_level else None,
+            )
+        old_levels, new_levels = set(old.access_levels), set(new.access_levels)
+        implied = old_levels <= {old.access_level} and new_levels <= {new.access_level}
+        if old_levels != new_levels and not implied:
+            self.add(
+                kind,
+                ChangeSeverity.SECURITY if (old_levels ^ new_levels) & _SENSITIVE_LEVELS else info,
+                item,
+                "access_levels",
+                _level_values(old.access_levels),
+                _level_values(new.access_levels),
+            )
+        if old.permission_only != new.permission_only:
+            self.add(kind, info, item, "permission_only", old.permission_only, new.permission_only)
+        if old.api_reference != new.api_reference:
+            self.add(kind, info, item, "api_reference", old.api_reference, new.api_reference)
+        self.keyset(kind, item, "operations", old.operations, new.operations)
+
+        keys_after = _action_keys(new)
+        deps_before = _action_dependents(old)
+
+        def keys_severity(before: tuple[str, ...], after: tuple[str, ...]) -> ChangeSeverity:
+            gone = _lost(before, after) - keys_after
+            return ChangeSeverity.BREAKING if gone else info
+
+        def deps_severity(before: tuple[str, ...], after: tuple[str, ...]) -> ChangeSeverity:
+            fresh = _lost(after, before) - deps_before
+            return ChangeSeverity.SECURITY if fresh else info
+
+        self.keyset(
+            kind,
+            item,
+            "condition_keys",
+            old.condition_keys,
+            new.condition_keys,
+            keys_severity(old.condition_keys, new.condition_keys),
+        )
+        self.keyset(
+            kind,
+            item,
+            "dependent_actions",
+            old.dependent_actions,
+            new.dependent_actions,
+            deps_severity(old.dependent_actions, new.dependent_actions),
+        )
+
+        old_rows, new_rows = _row_keys(old.resource_types), _row_keys(new.resource_types)
+        for key in sorted(old_rows.keys() | new_rows.keys()):
+            before, after = old_rows.get(key), new_rows.get(key)
+            if before is None and after is not None:
+                label = f"resource_types[{_row_label(key, after)}]"
+                if after.required:
+                    severity = ChangeSeverity.BREAKING
+                else:
+                    severity = deps_severity((), after.dependent_actions)
+                self.add(kind, severity, item, label, None, after)
+            elif after is None and before is not None:
+                label = f"resource_types[{_row_label(key, before)}]"
+                self.add(kind, ChangeSeverity.BREAKING, item, label, before, None)
+            elif before is not None and after is not None:
+                label = f"resource_types[{_row_label(key, after)}]"
+                self.name(kind, item, before.name, after.name, f"{label}.name")
+                if before.required != after.required:
+                    self.add(
+                        kind,
+                        ChangeSeverity.BREAKING if after.required else info,
+                        item,
+                        f"{label}.required",
+                        before.required,
+                        after.required,
+                    )
+                self.keyset(
+                    kind,
+                    item,
+                    f"{label}.condition_keys",
+                    before.condition_keys,
+                    after.condition_keys,
+                    keys_severity(before.condition_keys, after.condition_keys),
+                )
+                self.keyset(
+                    kind,
+                    item,
+                    f"{label}.dependent_actions",
+                    before.dependent_actions,
+                    after.dependent_actions,
+                    deps_severity(before.dependent_actions, after.dependent_actions),
+                )
+
+    # ----------------------------------------------------------- resource types
+
+    def resource_type(self, old: ResourceType, new: ResourceType) -> None:
+        kind, item = ChangeKind.RESOURCE_TYPE_CHANGED, new.name
+        self.name(kind, item, old.name, new.name)
+        if set(old.arn_formats) != set(new.arn_formats):
+            gone = {arn_shape(a) for a in old.arn_formats} - {arn_shape(a) for a in new.arn_formats}
+            self.add(
+                kind,
+                ChangeSeverity.BREAKING if gone else ChangeSeverity.INFO,
+                item,
+                "arn_formats",
+                old.arn_formats,
+                new.arn_formats,
+            )
+        self.keyset(kind, item, "condition_keys", old.condition_keys, new.condition_keys)
+
+    # ----------------------------------------------------------- condition keys
+
+    def condition_key(self, old: ConditionKey, new: ConditionKey) -> None:
+        kind, item = ChangeKind.CONDITION_KEY_CHANGED, new.name
+        self.name(kind, item, old.name, new.name)
+        if old.description != new.description:
+            self.add(
+                kind, ChangeSeverity.INFO, item, "description", old.description, new.description
+            )
+        self.keyset(kind, item, "types", old.types, new.types)
+
+    # ----------------------------------------------------------------- service
+
+    def items(
+        self,
+        olds: Iterable[_Named],
+        news: Iterable[_Named],
+        item_type: str,
+        compare: Callable[[Any, Any], None],
+    ) -> None:
+        old_by, new_by = _index(olds, _item_name), _index(news, _item_name)
+        added, removed = ChangeKind(f"{item_type}_added"), ChangeKind(f"{item_type}_removed")
+        for key in sorted(new_by.keys() - old_by.keys()):
+            self.add(added, ChangeSeverity.INFO, _item_name(new_by[key]))
+        for key in sorted(old_by.keys() - new_by.keys()):
+            self.add(removed, ChangeSeverity.BREAKING, _item_name(old_by[key]))
+        for key in sorted(old_by.keys() & new_by.keys()):
+            compare(old_by[key], new_by[key])
+
+
+def _item_name(item: Service | Action | ResourceType | ConditionKey) -> str:
+    return item.prefix if isinstance(item, Service) else item.name
+
+
+def _service_changes(old: Service | None, new: Service | None) -> Iterator[Change]:
+    present = new if new is not None else old
+    assert present is not None
+    sd = _ServiceDiff(present.prefix)
+    if old is None:
+        sd.add(ChangeKind.SERVICE_ADDED, ChangeSeverity.INFO)
+    elif new is None:
+        sd.add(ChangeKind.SERVICE_REMOVED, ChangeSeverity.BREAKING)
+    else:
+        sd.name(ChangeKind.SERVICE_CHANGED, None, old.prefix, new.prefix, "prefix")
+        sd.name(ChangeKind.SERVICE_CHANGED, None, old.name, new.name)
+    o: Service | None = old
+    n: Service | None = new
+    sd.items(o.actions if o else (), n.actions if n else (), "action", sd.action)
+    sd.items(
+        o.resource_types if o else (),
+        n.resource_types if n else (),
+        "resource_type",
+        sd.resource_type,
+    )
+    sd.items(
+        o.condition_keys if o else (),
+        n.condition_keys if n else (),
+        "condition_key",
+        sd.condition_key,
+    )
+    return iter(sd.changes)
+
+
+def _sort_key(c: Change) -> tuple[int, str]:
+    return (_KIND_RANK[c.kind], (c.item or "").lower())
+
+
+def _summarise(changes: Sequence[Change]) -> DiffSummary:
+    counts = dict.fromkeys(SUMMARY_KEYS, 0)
+    changed: set[tuple[ChangeKind, str, str]] = set()
+    for c in changes:
+        if c.kind.verb == "changed":
+            changed.add((c.kind, c.service.lower(), (c.item or "").lower()))
+        else:
+            counts[_summary_key(c.kind)] += 1
+    for kind, _, _ in changed:
+        counts[_summary_key(kind)] += 1
+    severities = dict.fromkeys(ChangeSeverity, 0)
+    for c in changes:
+        severities[c.severity] += 1
+    return DiffSummary(tuple(counts.items()), tuple(severities.items()))
+
+
+def diff(old: Catalog, new: Catalog) -> CatalogDiff:
+    """Every change from ``old`` to ``new`` (see the module docstring for the rules)."""
+    old_by = _index(old.services, _item_name)
+    new_by = _index(new.services, _item_name)
+    changes: list[Change] = []
+    names: list[tuple[str, str]] = []
+    for key in sorted(old_by.keys() | new_by.keys()):
+        # Within a service the changes come out item by item in field order;
+        # a stable sort by (kind, item) keeps that field order.
+        found = sorted(_service_changes(old_by.get(key), new_by.get(key)), key=_sort_key)
+        if found:
+            service = new_by.get(key) or old_by[key]
+            names.append((service.prefix, service.name))
+        changes.extend(found)
+    return CatalogDiff(
+        old.source.id, new.source.id, tuple(changes), _summarise(changes), tuple(names)
+    )
