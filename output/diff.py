@@ -564,3 +564,94 @@ def diff(old: Catalog, new: Catalog) -> CatalogDiff:
     return CatalogDiff(
         old.source.id, new.source.id, tuple(changes), _summarise(changes), tuple(names)
     )
+
+
+# --------------------------------------------------------------------------- JSON Schema
+
+_CHANGE_VALUE: dict[str, Any] = {
+    "anyOf": [
+        {"type": ["string", "boolean", "null"]},
+        {"type": "array", "items": {"type": "string"}},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name", "required", "condition_keys", "dependent_actions"],
+            "properties": {
+                "name": {"type": "string"},
+                "required": {"type": "boolean"},
+                "condition_keys": {"type": "array", "items": {"type": "string"}},
+                "dependent_actions": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+    ]
+}
+
+
+def _change_schema(item_type: str) -> dict[str, Any]:
+    kinds = [k.value for k in ChangeKind if k.item_type == item_type]
+    changed = f"{item_type}_changed"
+    base: dict[str, Any] = {
+        "kind": {"enum": kinds},
+        "service": {"type": "string", "minLength": 1},
+        "severity": {"enum": [s.value for s in ChangeSeverity]},
+    }
+    if item_type != "service":
+        base[item_type] = {"type": "string", "minLength": 1}
+    required = sorted(base)
+    return {
+        "if": {"properties": {"kind": {"const": changed}}},
+        "then": {
+            "additionalProperties": False,
+            "required": [*required, "field", "old", "new"],
+            "properties": {
+                **base,
+                "field": {"type": "string", "minLength": 1},
+                "old": _CHANGE_VALUE,
+                "new": _CHANGE_VALUE,
+            },
+        },
+        "else": {"additionalProperties": False, "required": required, "properties": base},
+    }
+
+
+DIFF_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "iam-catalog diff report (--format json)",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["schema_version", "old", "new", "summary", "changes"],
+    "properties": {
+        "schema_version": {"const": DIFF_SCHEMA_VERSION},
+        "old": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["id"],
+            "properties": {"id": {"type": "string"}},
+        },
+        "new": {"$ref": "#/properties/old"},
+        "summary": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(SUMMARY_KEYS),
+            "properties": {k: {"type": "integer", "minimum": 0} for k in SUMMARY_KEYS},
+        },
+        "changes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["kind"],
+                "properties": {"kind": {"enum": [k.value for k in ChangeKind]}},
+                "oneOf": [
+                    {
+                        "properties": {
+                            "kind": {"enum": [k.value for k in ChangeKind if k.item_type == t]}
+                        },
+                        **_change_schema(t),
+                    }
+                    for t in ("service", "action", "resource_type", "condition_key")
+                ],
+            },
+        },
+    },
+}
+"""JSON Schema of the diff report, for the tools that read it."""
