@@ -34,7 +34,9 @@ Severity (the most severe rule that applies wins):
   ones, and placeholders merely renamed, ``${Resource_id}`` to ``${ResourceId}``,
   are ``info``: they match the same ARNs); a condition key no longer available
   to an action at all (a key that only moved between the action's rows is
-  ``info``).
+  ``info``). Exception: actions missing from a service whose new source says it
+  does not carry its actions (a diagnostic in :data:`SOURCE_GAP_CODES`) are
+  ``info`` removals, as the catalog cannot tell a removal from a gap.
 - ``security``: an access level changed to or from ``Permissions management``
   or ``Write``; a dependent action the action did not have before.
 - ``info``: everything else.
@@ -214,6 +216,11 @@ class CatalogDiff:
     service_names: tuple[tuple[str, str], ...] = ()
     """``(prefix, name)`` of every service with a change (new name, else old), for
     reports; not part of the JSON contract."""
+
+    source_gaps: tuple[tuple[str, str], ...] = ()
+    """``(prefix, "old" | "new")`` for every service with actions added (removed) that
+    the old (new) source lists no actions for (see :data:`SOURCE_GAP_CODES`): those
+    additions (removals) reflect the source, not AWS. For reports; not in the JSON."""
 
     def service_name(self, prefix: str) -> str:
         """The name of a changed service ('' if unknown)."""
@@ -483,13 +490,14 @@ class _ServiceDiff:
         news: Iterable[_Named],
         item_type: str,
         compare: Callable[[Any, Any], None],
+        removal: ChangeSeverity = ChangeSeverity.BREAKING,
     ) -> None:
         old_by, new_by = _index(olds, _item_name), _index(news, _item_name)
         added, removed = ChangeKind(f"{item_type}_added"), ChangeKind(f"{item_type}_removed")
         for key in sorted(new_by.keys() - old_by.keys()):
             self.add(added, ChangeSeverity.INFO, _item_name(new_by[key]))
         for key in sorted(old_by.keys() - new_by.keys()):
-            self.add(removed, ChangeSeverity.BREAKING, _item_name(old_by[key]))
+            self.add(removed, removal, _item_name(old_by[key]))
         for key in sorted(old_by.keys() & new_by.keys()):
             compare(old_by[key], new_by[key])
 
@@ -498,7 +506,7 @@ def _item_name(item: Service | Action | ResourceType | ConditionKey) -> str:
     return item.prefix if isinstance(item, Service) else item.name
 
 
-def _service_changes(old: Service | None, new: Service | None) -> Iterator[Change]:
+def _service_changes(old: Service | None, new: Service | None, new_gap: bool) -> Iterator[Change]:
     present = new if new is not None else old
     assert present is not None
     sd = _ServiceDiff(present.prefix)
@@ -511,7 +519,13 @@ def _service_changes(old: Service | None, new: Service | None) -> Iterator[Chang
         sd.name(ChangeKind.SERVICE_CHANGED, None, old.name, new.name)
     o: Service | None = old
     n: Service | None = new
-    sd.items(o.actions if o else (), n.actions if n else (), "action", sd.action)
+    sd.items(
+        o.actions if o else (),
+        n.actions if n else (),
+        "action",
+        sd.action,
+        ChangeSeverity.INFO if new_gap else ChangeSeverity.BREAKING,
+    )
     sd.items(
         o.resource_types if o else (),
         n.resource_types if n else (),
@@ -525,6 +539,17 @@ def _service_changes(old: Service | None, new: Service | None) -> Iterator[Chang
         sd.condition_key,
     )
     return iter(sd.changes)
+
+
+SOURCE_GAP_CODES = frozenset({"actions-not-in-source"})
+"""Diagnostic codes by which a parser says a page's source does not carry its
+actions (the 2018–2020 markdown replaced every multi-row actions table by a link)."""
+
+
+def _gap_services(c: Catalog) -> frozenset[str]:
+    """Lower-cased prefixes of services with a page whose source carries no actions."""
+    pages = {d.page for d in c.diagnostics if d.code in SOURCE_GAP_CODES}
+    return frozenset(s.prefix.lower() for s in c.services if any(p.page in pages for p in s.pages))
 
 
 def _sort_key(c: Change) -> tuple[int, str]:
@@ -551,18 +576,33 @@ def diff(old: Catalog, new: Catalog) -> CatalogDiff:
     """Every change from ``old`` to ``new`` (see the module docstring for the rules)."""
     old_by = _index(old.services, _item_name)
     new_by = _index(new.services, _item_name)
+    old_gaps, new_gaps = _gap_services(old), _gap_services(new)
     changes: list[Change] = []
     names: list[tuple[str, str]] = []
+    gaps: list[tuple[str, str]] = []
     for key in sorted(old_by.keys() | new_by.keys()):
         # Within a service the changes come out item by item in field order;
         # a stable sort by (kind, item) keeps that field order.
-        found = sorted(_service_changes(old_by.get(key), new_by.get(key)), key=_sort_key)
-        if found:
-            service = new_by.get(key) or old_by[key]
-            names.append((service.prefix, service.name))
+        found = sorted(
+            _service_changes(old_by.get(key), new_by.get(key), key in new_gaps), key=_sort_key
+        )
+        if not found:
+            continue
+        service = new_by.get(key) or old_by[key]
+        names.append((service.prefix, service.name))
+        kinds = {c.kind for c in found}
+        if key in old_gaps and ChangeKind.ACTION_ADDED in kinds:
+            gaps.append((service.prefix, "old"))
+        if key in new_gaps and ChangeKind.ACTION_REMOVED in kinds:
+            gaps.append((service.prefix, "new"))
         changes.extend(found)
     return CatalogDiff(
-        old.source.id, new.source.id, tuple(changes), _summarise(changes), tuple(names)
+        old.source.id,
+        new.source.id,
+        tuple(changes),
+        _summarise(changes),
+        tuple(names),
+        tuple(gaps),
     )
 
 

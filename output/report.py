@@ -15,7 +15,7 @@ import difflib
 import html
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib import resources
 
 import orjson
@@ -84,8 +84,41 @@ def list_delta(old: Sequence[str], new: Sequence[str]) -> tuple[list[str], list[
     return added, removed
 
 
+def plural(n: int, word: str) -> str:
+    """``1 change``, ``2 changes``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _kind_phrase(c: Change) -> str:
     return f"{_ITEM_LABEL[c.kind.item_type]} {c.kind.verb}"
+
+
+GAP_NOTE = {
+    "new": "the new source lists no actions for {n} services ({names}): their actions show as "
+    "removed because the source does not carry them, so those removals are marked info, "
+    "not breaking",
+    "old": "the old source lists no actions for {n} services ({names}): their actions show as "
+    "added because the old source did not carry them",
+}
+GAP_NAMES_SHOWN = 12
+"""How many service prefixes a source-gap note names before it says "and N more"."""
+
+
+def gap_notes(d: CatalogDiff) -> list[tuple[str, list[str]]]:
+    """(note template, prefixes) for each side whose source lacks some services' actions."""
+    out = []
+    for side in ("old", "new"):
+        prefixes = [prefix for prefix, s in d.source_gaps if s == side]
+        if prefixes:
+            out.append((GAP_NOTE[side], prefixes))
+    return out
+
+
+def _gap_text(template: str, prefixes: list[str], code: Callable[[str], str]) -> str:
+    names = ", ".join(code(p) for p in prefixes[:GAP_NAMES_SHOWN])
+    if len(prefixes) > GAP_NAMES_SHOWN:
+        names += f" and {len(prefixes) - GAP_NAMES_SHOWN} more"
+    return template.format(n=len(prefixes), names=names)
 
 
 def _severity_line(counts: Counter[ChangeSeverity]) -> list[tuple[ChangeSeverity, int]]:
@@ -104,7 +137,9 @@ def md_code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+# Characters that mean something mid-line in GitHub Markdown; < > & are escaped as
+# HTML. Text never starts a line here, so line-start markers (#, -, +, 1.) are safe.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def md_text(text: str, limit: int = MD_TEXT_CHARS) -> str:
@@ -191,11 +226,14 @@ def _md_summary(d: CatalogDiff) -> str:
     if d.is_empty:
         lines.append("**no changes**.\n")
         return "".join(lines)
-    lines.append(f"**{len(d.changes)} changes** in {services} services: {sev_text}.\n\n")
+    total = plural(len(d.changes), "change")
+    lines.append(f"**{total}** in {plural(services, 'service')}: {sev_text}.\n\n")
     lines.append("| | added | removed | changed |\n|---|---:|---:|---:|\n")
     for item in ("service", "action", "resource_type", "condition_key"):
         row = [str(s[f"{item}s_{verb}"]) for verb in ("added", "removed", "changed")]
         lines.append(f"| {_ITEM_LABEL[item]}s | {' | '.join(row)} |\n")
+    for template, prefixes in gap_notes(d):
+        lines.append(f"\n> **Note:** {_gap_text(template, prefixes, md_code)}.\n")
     return "".join(lines)
 
 
@@ -206,51 +244,104 @@ def render_markdown(d: CatalogDiff, *, limit: int | None = MD_LIMIT) -> str:
         return head
     groups = _by_service(d.changes)
     bullets = {id(c): _md_bullet(c) for c in d.changes}
+    headings = {s: _md_heading(s, d.service_name(s), cs) for s, cs in groups.items()}
+    whole = _md_body(head, "", groups, bullets, headings, set(bullets), limit)
+    if limit is None or len(whole) <= limit:
+        return whole
+    overview = _md_overview(groups)
+    order = _md_priority(d, groups)
+    shown = _md_fit(order, bullets, headings, limit - len(head) - len(overview))
+    text = _md_body(head, overview, groups, bullets, headings, set(shown), limit)
+    # The fit estimates each service's wrappers; drop the least urgent lines until
+    # the text really fits.
+    while len(text) > limit and shown:
+        excess_lines = (len(text) - limit) // 80 + 1
+        shown = shown[: max(0, len(shown) - excess_lines)]
+        text = _md_body(head, overview, groups, bullets, headings, set(shown), limit)
+    return text
 
-    # Decide which lines fit: breaking first, then security, then info, each in
-    # diff order; a service's heading and wrapper are charged when it first shows.
-    budget = None if limit is None else limit - len(head) - 400
-    shown: set[int] = set()
-    if budget is None:
-        shown = set(bullets)
-    else:
-        opened: set[str] = set()
-        for severity in ChangeSeverity:
-            for c in d.changes:
-                if c.severity is not severity:
-                    continue
-                cost = len(bullets[id(c)])
-                if c.service not in opened:
-                    cost += 160 + len(c.service) * 2
-                if cost > budget:
-                    continue
-                budget -= cost
-                opened.add(c.service)
-                shown.add(id(c))
 
-        out = [head]
+def _md_body(
+    head: str,
+    overview: str,
+    groups: dict[str, list[Change]],
+    bullets: dict[int, str],
+    headings: dict[str, str],
+    shown: set[int],
+    limit: int | None,
+) -> str:
+    out = [head, overview]
     left_out = 0
     for service, changes in groups.items():
         visible = [c for c in changes if id(c) in shown]
         left_out += len(changes) - len(visible)
-        if not visible:
-            continue
-        out.append(_md_service(service, d.service_name(service), changes, visible, bullets))
+        if visible:
+            out.append(_md_service(headings[service], service, changes, visible, bullets))
     if left_out:
         out.append(
-            f"\n_{left_out} more changes are not shown: this report is cut at {limit} characters "
-            "to fit a pull-request body. The JSON and HTML reports have every change._\n"
+            f"\n_{plural(left_out, 'more change')} not shown: this report is cut at {limit} "
+            "characters to fit a pull-request body. The JSON and HTML reports have every "
+            "change._\n"
         )
     return "".join(out)
 
 
-def _md_service(
-    service: str,
-    title: str,
-    changes: list[Change],
-    visible: list[Change],
-    bullets: dict[int, str],
-) -> str:
+def _md_priority(d: CatalogDiff, groups: dict[str, list[Change]]) -> list[Change]:
+    """Changes most urgent first: breaking before security before info, and within a
+    severity round-robin over services (every service's first breaking change before
+    any service's second), so no service crowds out the rest."""
+    turn: dict[int, int] = {}
+    for changes in groups.values():
+        seen: Counter[ChangeSeverity] = Counter()
+        for c in changes:
+            turn[id(c)] = seen[c.severity]
+            seen[c.severity] += 1
+    order = sorted(
+        range(len(d.changes)),
+        key=lambda i: (d.changes[i].severity.rank, turn[id(d.changes[i])], i),
+    )
+    return [d.changes[i] for i in order]
+
+
+# Estimates: a service's <details> wrappers and its "N more changes of `service`
+# not shown" line (plus the service's length); the closing note of a cut report.
+_MD_WRAPPER_CHARS = 100
+_MD_CLOSING_CHARS = 200
+
+
+def _md_fit(
+    order: list[Change], bullets: dict[int, str], headings: dict[str, str], budget: int
+) -> list[int]:
+    """Ids of the changes, in ``order``, that fit in ``budget`` characters."""
+    budget -= _MD_CLOSING_CHARS
+    shown: list[int] = []
+    opened: set[str] = set()
+    for c in order:
+        cost = len(bullets[id(c)])
+        if c.service not in opened:
+            cost += len(headings[c.service]) + _MD_WRAPPER_CHARS + len(c.service)
+        if cost > budget:
+            continue
+        budget -= cost
+        opened.add(c.service)
+        shown.append(id(c))
+    return shown
+
+
+def _md_overview(groups: dict[str, list[Change]]) -> str:
+    """A table of every changed service and its counts, for a report that is cut."""
+    rows = []
+    for service, changes in groups.items():
+        counts = Counter(c.severity for c in changes)
+        cells = " | ".join(str(counts[sev]) for sev in ChangeSeverity)
+        rows.append(f"| {md_code(service)} | {cells} |\n")
+    header = "| service | " + " | ".join(s.value for s in ChangeSeverity) + " |\n"
+    header += "|---|" + "---:|" * len(ChangeSeverity) + "\n"
+    summary = html.escape(f"Changes per service ({len(groups)} services)")
+    return f"\n<details><summary>{summary}</summary>\n\n{header}{''.join(rows)}\n</details>\n"
+
+
+def _md_heading(service: str, title: str, changes: list[Change]) -> str:
     counts = Counter(c.severity for c in changes)
     tags = " · ".join(f"{n} {sev.value}" for sev, n in _severity_line(counts))
     kinds = {c.kind for c in changes}
@@ -259,7 +350,17 @@ def _md_service(
     elif ChangeKind.SERVICE_REMOVED in kinds:
         tags = "removed service · " + tags
     name = f" {md_text(title, 120)}" if title else ""
-    out = [f"\n### {md_code(service)}{name} · {tags}\n\n"]
+    return f"\n### {md_code(service)}{name} · {tags}\n\n"
+
+
+def _md_service(
+    heading: str,
+    service: str,
+    changes: list[Change],
+    visible: list[Change],
+    bullets: dict[int, str],
+) -> str:
+    out = [heading]
     urgent = [c for c in visible if c.severity is not ChangeSeverity.INFO]
     info = [c for c in visible if c.severity is ChangeSeverity.INFO]
     urgent.sort(key=lambda c: c.severity.rank)  # stable: diff order within a severity
@@ -267,14 +368,15 @@ def _md_service(
         if len(urgent) <= MD_OPEN_LINES:
             out.extend(bullets[id(c)] for c in urgent)
         else:
-            out.append(_md_details(f"{len(urgent)} breaking and security changes", urgent, bullets))
+            label = plural(len(urgent), "breaking and security change")
+            out.append(_md_details(label, urgent, bullets))
     if info:
         if urgent and len(urgent) <= MD_OPEN_LINES:
             out.append("\n")
-        out.append(_md_details(f"{len(info)} info changes", info, bullets))
+        out.append(_md_details(plural(len(info), "info change"), info, bullets))
     hidden = len(changes) - len(visible)
     if hidden:
-        out.append(f"\n_{hidden} more changes of {md_code(service)} not shown._\n")
+        out.append(f"\n_{plural(hidden, 'more change')} of {md_code(service)} not shown._\n")
     return "".join(out)
 
 
@@ -288,6 +390,10 @@ def _md_details(summary: str, changes: list[Change], bullets: dict[int, str]) ->
 
 def _h(text: str) -> str:
     return html.escape(text, quote=True)
+
+
+def _html_code(text: str) -> str:
+    return f"<code>{_h(text)}</code>"
 
 
 _TOKEN = re.compile(r"\$\{[^}]*\}|\w+|\s+|.", re.S)
@@ -438,8 +544,12 @@ def _html_summary(d: CatalogDiff) -> str:
         f'<span class="n" id="count-{sev.value}">{s.severity_count(sev)}</span></li>'
         for sev in ChangeSeverity
     )
+    notes = "".join(
+        f'<p class="note"><b>Note:</b> {_gap_text(template, prefixes, _html_code)}.</p>'
+        for template, prefixes in gap_notes(d)
+    )
     return (
-        '<section id="summary"><table class="summary"><thead><tr><th></th>'
+        notes + '<section id="summary"><table class="summary"><thead><tr><th></th>'
         '<th class="n">added</th><th class="n">removed</th><th class="n">changed</th></tr>'
         f"</thead><tbody>{''.join(rows)}</tbody></table>"
         f'<ul class="sevs">{sev}</ul></section>'
