@@ -1,0 +1,368 @@
+"""Fetch the Service Authorization Reference into a snapshot folder.
+
+:func:`fetch_snapshot` discovers the pages from the SAR index (and, with ``json`` in
+``formats``, from AWS's service list), fetches them with bounded concurrency through one
+:class:`~scraper.http.Fetcher`, and writes the snapshot described in
+:mod:`scraper.snapshot`. The whole snapshot is assembled in a hidden folder beside
+``out`` and renamed into place at the end, so ``out`` never holds half a snapshot; a
+page that fails after all retries is recorded as failed and the snapshot is marked
+incomplete. With ``previous``, each page is requested conditionally (If-None-Match /
+If-Modified-Since) and a 304 copies the previous bytes (after checking their sha256).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from parsers.errors import FetchError, SourceError
+
+from .discover import (
+    DEFAULT_BASE_URL,
+    DEFAULT_JSON_BASE_URL,
+    FORMATS,
+    INDEX_PAGE,
+    Rejected,
+    Target,
+    host_key,
+    index_url,
+    normalize_base,
+    page_targets,
+    service_targets,
+)
+from .http import TOOL_VERSION, Fetched, Fetcher, HttpConfig, HTTPStatusError, UnreachableError
+from .snapshot import (
+    MANIFEST,
+    FileEntry,
+    Manifest,
+    is_snapshot,
+    read_manifest,
+    safe_path,
+    verified_bytes,
+    write_atomic,
+    write_manifest,
+)
+
+SERVICE_LIST = "servicereference.json"
+
+
+@dataclass(slots=True)
+class FetchSummary:
+    """What a fetch did; :meth:`line` is the one-line report."""
+
+    out: Path
+    """The snapshot folder."""
+    id: str
+    """Snapshot id."""
+    complete: bool
+    """False when any file failed."""
+    fetched: int = 0
+    """Files downloaded (200)."""
+    unchanged: int = 0
+    """Files the server said were unchanged (304), copied from the previous snapshot."""
+    failed: int = 0
+    """Files that failed after all retries."""
+    rejected: int = 0
+    """Links discovery refused to follow."""
+    bytes: int = 0
+    """Body bytes downloaded, indexes included."""
+    seconds: float = 0.0
+    """Wall time."""
+    rate_wait: float = 0.0
+    """Seconds spent waiting on the per-host rate limit, summed over workers."""
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    """(path, error) of each failed file."""
+
+    def line(self) -> str:
+        state = "complete" if self.complete else "INCOMPLETE"
+        text = (
+            f"fetched {self.fetched}, unchanged {self.unchanged}, failed {self.failed}, "
+            f"{self.bytes / 1e6:.1f} MB, {self.seconds:.1f} s -> {self.out} "
+            f"(snapshot {self.id}, {state}"
+        )
+        if self.rejected:
+            text += f", {self.rejected} links refused"
+        if self.failures:
+            path, error = self.failures[0]
+            text += f"; first failure {path}: {error}"
+        return text + ")"
+
+
+def now_utc() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_network(url: str) -> None:
+    """Raise :class:`UnreachableError` when the host of ``url`` cannot be resolved (no network:
+    name resolution is what fails first, and fast)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
+    except (OSError, UnicodeError) as e:
+        raise UnreachableError(f"cannot resolve {host} ({e})") from None
+
+
+def latest_snapshot(folder: Path) -> Path | None:
+    """The snapshot in ``folder`` with the newest ``created_at`` (unreadable ones are
+    passed over), or None."""
+    best: tuple[str, str, Path] | None = None
+    if not folder.is_dir():
+        return None
+    for child in folder.iterdir():
+        if child.name.startswith(".") or not is_snapshot(child):
+            continue
+        try:
+            created = read_manifest(child).created_at
+        except SourceError:
+            continue
+        key = (created, child.name, child)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return best[2] if best else None
+
+
+def fetch_snapshot(
+    out: Path,
+    *,
+    base_url: str = DEFAULT_BASE_URL,
+    json_base_url: str = DEFAULT_JSON_BASE_URL,
+    formats: Iterable[str] = ("html",),
+    concurrency: int = 4,
+    previous: Path | None = None,
+    progress: bool = False,
+    config: HttpConfig | None = None,
+) -> FetchSummary:
+    """Fetch every page into the snapshot folder ``out`` (created, or replaced when it
+    already holds a snapshot) and return the summary.
+
+    Raises :class:`FetchError` when discovery fails (index unreachable, no pages listed)
+    and :class:`SourceError` for unusable arguments; nothing is written then.
+    """
+    config = config or HttpConfig()
+    fmts = tuple(dict.fromkeys(formats))
+    unknown = [f for f in fmts if f not in FORMATS]
+    if unknown or not fmts:
+        raise SourceError(f"unknown --formats {','.join(unknown)!r} (known: {','.join(FORMATS)})")
+    if concurrency < 1:
+        raise SourceError(f"--concurrency must be at least 1, not {concurrency}")
+    if out.exists() and not (out.is_dir() and (is_snapshot(out) or not any(out.iterdir()))):
+        raise SourceError(f"{out}: exists and is not a snapshot; refusing to replace it")
+    prev_manifest = read_manifest(previous) if previous is not None else None
+    base = normalize_base(base_url)
+    hosts = {host_key(base)}
+    json_list = normalize_base(json_base_url) if "json" in fmts else None
+    if json_list is not None:
+        hosts.add(host_key(json_list))
+    started = time.monotonic()
+    manifest = Manifest(
+        created_at=now_utc(),
+        base_url=base,
+        json_base_url=json_list,
+        formats=list(fmts),
+        tool={"name": "iam-catalog", "version": TOOL_VERSION},
+        previous=(
+            {"id": prev_manifest.id, "path": str(previous)}
+            if prev_manifest is not None and previous is not None
+            else None
+        ),
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        with Fetcher(config, frozenset(hosts), pool_size=concurrency) as fetcher:
+            run = _Run(fetcher, staging, manifest, previous, prev_manifest)
+            targets = run.discover(base, json_list, fmts)
+            run.fetch_all(targets, concurrency, progress)
+            run.summary.rate_wait = fetcher.limiter.waited
+        manifest.finished_at = now_utc()
+        write_manifest(staging, manifest)
+        _swap_into_place(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    summary = run.summary
+    summary.out, summary.id, summary.complete = out, manifest.id, manifest.complete
+    summary.rejected = len(manifest.rejected)
+    summary.failures = [(p, e.error or "") for p, e in manifest.failed.items()]
+    summary.failed = len(summary.failures)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+class _Run:
+    """The state of one fetch: the fetcher, the staging folder, the manifest being filled."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        staging: Path,
+        manifest: Manifest,
+        previous: Path | None,
+        prev_manifest: Manifest | None,
+    ) -> None:
+        self.fetcher = fetcher
+        self.staging = staging
+        self.manifest = manifest
+        self.previous = previous
+        self.prev_manifest = prev_manifest
+        self.summary = FetchSummary(Path(), "", False)
+        self._lock = threading.Lock()
+
+    def discover(self, base: str, json_list: str | None, fmts: tuple[str, ...]) -> list[Target]:
+        """Fetch the index(es), keep them in the snapshot, and list the targets."""
+        targets: list[Target] = []
+        rejected: list[Rejected] = []
+        if "html" in fmts or "md" in fmts:
+            url = index_url(base)
+            data = self._fetch_index(Target(f"index/{INDEX_PAGE}", url, "html", "index"))
+            targets, rejected = page_targets(data, base, fmts)
+            if not targets:
+                raise FetchError(f"{url}: the index links to no list_*.html pages")
+        if json_list is not None:
+            data = self._fetch_index(Target(f"index/{SERVICE_LIST}", json_list, "json", "index"))
+            json_targets, json_rejected = service_targets(
+                data, json_list, self.fetcher.allowed_hosts
+            )
+            if not json_targets:
+                raise FetchError(f"{json_list}: the service list names no services")
+            targets += json_targets
+            rejected += json_rejected
+        self.manifest.rejected = [{"link": r.link, "reason": r.reason} for r in rejected]
+        return targets
+
+    def _fetch_index(self, target: Target) -> bytes:
+        fetched, data = self.fetcher.fetch_bytes(target.url)
+        write_atomic(safe_path(self.staging, target.path), data)
+        self._record(target, _entry(target, fetched))
+        return data
+
+    def fetch_all(self, targets: list[Target], concurrency: int, progress: bool) -> None:
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(targets), desc="fetching", unit="page", file=sys.stderr)
+        try:
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                futures = [pool.submit(self.fetch_one, t) for t in targets]
+                for future in as_completed(futures):
+                    future.result()  # fetch_one records its own failures
+                    if bar is not None:
+                        bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def fetch_one(self, target: Target) -> None:
+        """Fetch one target (conditionally when the previous snapshot has a verified copy)
+        and record the outcome; a failure is recorded, never raised."""
+        dest = safe_path(self.staging, target.path)
+        prev_data, prev_entry = None, None
+        if self.previous is not None and self.prev_manifest is not None:
+            prev_data = verified_bytes(self.previous, self.prev_manifest, target.path)
+            prev_entry = self.prev_manifest.files.get(target.path)
+        headers: dict[str, str] = {}
+        if prev_data is not None and prev_entry is not None:
+            if prev_entry.etag:
+                headers["If-None-Match"] = prev_entry.etag
+            if prev_entry.last_modified:
+                headers["If-Modified-Since"] = prev_entry.last_modified
+        try:
+            fetched = self.fetcher.fetch_file(target.url, dest, headers)
+            if fetched.status == 304:
+                if not headers or prev_data is None or prev_entry is None:
+                    raise FetchError(f"{target.url}: 304 Not Modified to a plain request")
+                entry = self._copy_previous(target, fetched, prev_data, prev_entry, dest)
+            else:
+                entry = _entry(target, fetched)
+        except FetchError as e:
+            dest.unlink(missing_ok=True)
+            status = e.status if isinstance(e, HTTPStatusError) else None
+            message = str(e).removeprefix(f"{target.url}: ")
+            entry = FileEntry(
+                target.url, target.format, target.role, status, fetched_at=now_utc(), error=message
+            )
+        self._record(target, entry)
+
+    def _copy_previous(
+        self, target: Target, fetched: Fetched, data: bytes, prev: FileEntry, dest: Path
+    ) -> FileEntry:
+        """The entry of a 304 page, whose previous (verified) bytes go to ``dest``."""
+        write_atomic(dest, data)
+        assert self.prev_manifest is not None
+        return FileEntry(
+            target.url,
+            target.format,
+            target.role,
+            304,
+            sha256=prev.sha256,
+            bytes=len(data),
+            etag=fetched.etag or prev.etag,
+            last_modified=fetched.last_modified or prev.last_modified,
+            fetched_at=now_utc(),
+            final_url=fetched.url if fetched.url != target.url else None,
+            copied_from=self.prev_manifest.id,
+        )
+
+    def _record(self, target: Target, entry: FileEntry) -> None:
+        with self._lock:
+            self.manifest.files[target.path] = entry
+            if entry.status == 304 and entry.ok:
+                self.summary.unchanged += 1
+            elif entry.ok:
+                if target.role == "page":
+                    self.summary.fetched += 1
+                self.summary.bytes += entry.bytes or 0
+
+
+def _entry(target: Target, fetched: Fetched) -> FileEntry:
+    return FileEntry(
+        target.url,
+        target.format,
+        target.role,
+        fetched.status,
+        sha256=fetched.sha256,
+        bytes=fetched.bytes,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        fetched_at=now_utc(),
+        final_url=fetched.url if fetched.url != target.url else None,
+    )
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    """Rename the finished snapshot to ``out``, replacing an older snapshot there."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    old.rmdir()
+    out.rename(old)
+    try:
+        staging.rename(out)
+    except OSError:
+        old.rename(out)  # put the previous snapshot back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+__all__ = [
+    "MANIFEST",
+    "FetchSummary",
+    "Rejected",
+    "check_network",
+    "fetch_snapshot",
+    "latest_snapshot",
+]

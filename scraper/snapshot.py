@@ -1,0 +1,339 @@
+"""Snapshots on disk: a folder with the unmodified bytes of every fetched page and a
+``manifest.json`` that says where each came from.
+
+Layout::
+
+    DIR/manifest.json                   written last
+    DIR/index/<name>                    the index pages discovery read (never parsed)
+    DIR/html/list_<service>.html        SAR pages
+    DIR/md/list_<service>.md            their markdown rendering (--formats md)
+    DIR/json/<service>.json             AWS's programmatic JSON (--formats json)
+
+The manifest (sorted keys) has one entry per file under ``files`` keyed by its path
+relative to DIR (``url``, ``status``, ``sha256``, ``bytes``, ``etag``, ``last_modified``,
+``fetched_at``, ``error``, ``format``, ``role``, ``copied_from``) and, for the whole
+snapshot, ``id``, ``complete``, ``created_at``, ``base_url``, ``json_base_url``,
+``formats``, ``tool``, ``previous`` and the ``rejected`` links. A failed file has an
+``error`` and no file on disk. The ``id`` is a hash of the paths and digests, so two
+fetches that got the same bytes have the same id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from parsers.errors import SourceError
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+_HASH_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One file of a snapshot, fetched, copied from a previous snapshot, or failed."""
+
+    url: str
+    """URL it was fetched from (as discovered, before redirects)."""
+    format: str
+    """``html``, ``md`` or ``json``."""
+    role: str
+    """``page`` (parsed by ``build``) or ``index`` (a list of pages)."""
+    status: int | None
+    """HTTP status of the last answer: 200, 304 (unchanged, copied from the previous
+    snapshot), an error status, or None when no answer came."""
+    sha256: str | None = None
+    """Hex digest of the bytes on disk (None when failed)."""
+    bytes: int | None = None
+    """Size on disk (None when failed)."""
+    etag: str | None = None
+    """ETag the server sent (for the next conditional request)."""
+    last_modified: str | None = None
+    """Last-Modified the server sent."""
+    fetched_at: str | None = None
+    """UTC time of the answer, ISO 8601."""
+    error: str | None = None
+    """Why the file is missing (one line); None when it is there."""
+    final_url: str | None = None
+    """The URL that answered, when a redirect was followed."""
+    copied_from: str | None = None
+    """Id of the snapshot the bytes were copied from (a 304 answer)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(slots=True)
+class Manifest:
+    """The manifest of one snapshot."""
+
+    created_at: str
+    """UTC time the fetch started."""
+    base_url: str
+    """SAR base folder URL."""
+    json_base_url: str | None
+    """Service-list URL of the programmatic JSON, when json was fetched."""
+    formats: list[str]
+    """Fetch formats asked for."""
+    tool: dict[str, str]
+    """``{"name": "iam-catalog", "version": ...}``."""
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    """Every file, by path relative to the snapshot folder."""
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    """Links discovery refused to follow: ``{"link", "reason"}``."""
+    previous: dict[str, str] | None = None
+    """``{"id", "path"}`` of the snapshot used for conditional requests."""
+    finished_at: str | None = None
+    """UTC time the fetch ended."""
+    manifest_version: int = MANIFEST_VERSION
+    """Version of this layout."""
+
+    @property
+    def complete(self) -> bool:
+        """True when every file was fetched (or copied unchanged)."""
+        return all(e.ok for e in self.files.values())
+
+    @property
+    def failed(self) -> dict[str, FileEntry]:
+        return {p: e for p, e in sorted(self.files.items()) if not e.ok}
+
+    @property
+    def id(self) -> str:
+        """A stable id: hash over (path, sha256 or failure) of every file, sorted."""
+        h = hashlib.sha256()
+        for path, e in sorted(self.files.items()):
+            h.update(f"{path}\0{e.sha256 if e.ok else 'failed'}\n".encode())
+        return h.hexdigest()[:16]
+
+    def pages(self) -> dict[str, FileEntry]:
+        """The page entries (not indexes), by path."""
+        return {p: e for p, e in sorted(self.files.items()) if e.role == "page"}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "manifest_version": self.manifest_version,
+            "id": self.id,
+            "complete": self.complete,
+            "created_at": self.created_at,
+            "finished_at": self.finished_at,
+            "base_url": self.base_url,
+            "json_base_url": self.json_base_url,
+            "formats": list(self.formats),
+            "tool": dict(self.tool),
+            "previous": self.previous,
+            "rejected": list(self.rejected),
+            "files": {p: asdict(e) for p, e in sorted(self.files.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        files = {p: FileEntry(**e) for p, e in data["files"].items()}
+        for p in files:
+            safe_path(Path("."), p)  # a hand-edited manifest cannot point outside
+        return cls(
+            created_at=data["created_at"],
+            base_url=data["base_url"],
+            json_base_url=data.get("json_base_url"),
+            formats=list(data["formats"]),
+            tool=dict(data["tool"]),
+            files=files,
+            rejected=list(data.get("rejected", [])),
+            previous=data.get("previous"),
+            finished_at=data.get("finished_at"),
+            manifest_version=data.get("manifest_version", MANIFEST_VERSION),
+        )
+
+
+def dumps_manifest(manifest: Manifest) -> bytes:
+    """The bytes of ``manifest.json``: sorted keys, 2-space indent, final newline."""
+    return (json.dumps(manifest.to_dict(), indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def is_snapshot(path: Path) -> bool:
+    """True when ``path`` is a folder holding a snapshot manifest."""
+    return (path / MANIFEST).is_file()
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """The manifest of the snapshot in ``folder``."""
+    path = folder / MANIFEST
+    try:
+        data = json.loads(path.read_bytes())
+        manifest = Manifest.from_dict(data)
+    except OSError as e:
+        raise SourceError(f"{path}: cannot read ({e.strerror})") from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise SourceError(f"{path}: not a valid snapshot manifest ({e})") from None
+    if data.get("id") != manifest.id:
+        raise SourceError(f"{path}: id {data.get('id')} does not match the files listed")
+    return manifest
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> None:
+    """Write ``manifest.json`` atomically (temp file + rename)."""
+    write_atomic(folder / MANIFEST, dumps_manifest(manifest), durable=True)
+
+
+def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
+    """Write ``data`` to ``path`` through a temp file beside it and a rename; with
+    ``durable``, fsync before the rename. (Page files are not fsynced one by one: that
+    costs ~4 ms a page, and a page torn by a power cut is caught by its sha256 when the
+    snapshot is read.)"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def safe_path(root: Path, relative: str) -> Path:
+    """``root / relative``, refusing anything that could land outside ``root``:
+    absolute paths, ``..``, empty or hidden parts, backslashes, odd characters."""
+    rel = PurePosixPath(relative)
+    ok = (
+        relative
+        and str(rel) == relative  # canonical: no `//`, no `./`, no trailing `/`
+        and not rel.is_absolute()
+        and "\\" not in relative
+        and all(
+            part not in ("", ".", "..")
+            and not part.startswith(".")
+            and all(c.isalnum() or c in "._-" for c in part)
+            and part.isascii()
+            for part in rel.parts
+        )
+    )
+    if not ok:
+        raise SourceError(f"{relative!r}: not a safe path inside a snapshot")
+    return root.joinpath(*rel.parts)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verified_bytes(snapshot: Path, manifest: Manifest, relative: str) -> bytes | None:
+    """The bytes of file ``relative`` of a snapshot when it is there and they still match
+    the manifest's sha256; None otherwise."""
+    entry = manifest.files.get(relative)
+    if entry is None or not entry.ok or entry.sha256 is None:
+        return None
+    try:
+        data = safe_path(snapshot, relative).read_bytes()
+    except OSError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == entry.sha256 else None
+
+
+def verified_copy(snapshot: Path, manifest: Manifest, relative: str) -> Path | None:
+    """The file ``relative`` of a snapshot when it is there and its bytes still match the
+    manifest's sha256; None otherwise."""
+    entry = manifest.files.get(relative)
+    if entry is None or not entry.ok or entry.sha256 is None:
+        return None
+    path = safe_path(snapshot, relative)
+    try:
+        if file_sha256(path) != entry.sha256:
+            return None
+    except OSError:
+        return None
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class StalePage:
+    """A page of an incomplete snapshot taken from an earlier snapshot instead."""
+
+    path: Path
+    """The file read (in the earlier snapshot)."""
+    relative: str
+    """Its path inside the snapshots."""
+    error: str
+    """Why the fetch failed."""
+    previous_id: str
+    """Id of the snapshot the file came from."""
+    fetched_at: str | None
+    """When the earlier copy was fetched."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotPages:
+    """The pages a build of a snapshot reads."""
+
+    manifest: Manifest
+    """The snapshot's manifest."""
+    files: list[tuple[Path, str]]
+    """(file on disk, expected sha256) of every page to parse, in path order."""
+    stale: list[StalePage]
+    """Failed pages taken from the previous snapshot."""
+    missing: list[tuple[str, str]]
+    """(path, reason) of failed pages no snapshot could supply."""
+
+
+def snapshot_pages(
+    folder: Path, *, allow_incomplete: bool = False, previous: Path | None = None
+) -> SnapshotPages:
+    """The pages of the snapshot in ``folder`` (never its manifest or indexes).
+
+    An incomplete snapshot raises :class:`SourceError` unless ``allow_incomplete``; then
+    each failed page is taken from ``previous`` (when that has a verified copy) as a
+    :class:`StalePage`, else listed as missing.
+    """
+    manifest = read_manifest(folder)
+    failed = {p: e for p, e in manifest.failed.items() if e.role == "page"}
+    failed_indexes = [p for p, e in manifest.failed.items() if e.role != "page"]
+    if (failed or failed_indexes) and not allow_incomplete:
+        first, entry = next(iter(manifest.failed.items()))
+        raise SourceError(
+            f"{folder}: snapshot {manifest.id} is incomplete, {len(manifest.failed)} of "
+            f"{len(manifest.files)} files failed (first: {first}: {entry.error}); "
+            "use --allow-incomplete --previous DIR to build with older copies"
+        )
+    prev_manifest = read_manifest(previous) if previous is not None and failed else None
+    files: list[tuple[Path, str]] = []
+    stale: list[StalePage] = []
+    missing: list[tuple[str, str]] = []
+    for relative, entry in manifest.pages().items():
+        if entry.ok:
+            assert entry.sha256 is not None
+            files.append((safe_path(folder, relative), entry.sha256))
+            continue
+        copy = (
+            verified_copy(previous, prev_manifest, relative)
+            if previous is not None and prev_manifest is not None
+            else None
+        )
+        if copy is None:
+            reason = (
+                "no --previous snapshot given"
+                if previous is None
+                else (f"not in the previous snapshot {previous} (or its bytes do not match)")
+            )
+            missing.append((relative, f"fetch failed ({entry.error}); {reason}"))
+            continue
+        assert prev_manifest is not None
+        prev_entry = prev_manifest.files[relative]
+        assert prev_entry.sha256 is not None
+        files.append((copy, prev_entry.sha256))
+        stale.append(
+            StalePage(copy, relative, entry.error or "", prev_manifest.id, prev_entry.fetched_at)
+        )
+    return SnapshotPages(manifest, files, stale, missing)
