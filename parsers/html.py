@@ -1,16 +1,704 @@
-"""Placeholder: the html parser is being written."""
+"""The ``html`` format: Service Authorization Reference pages as HTML, every layout.
+
+Layouts read (``PageRef.layout``):
+
+- ``userguide-2020``: IAM User Guide pages (canonical link under ``/IAM/latest/UserGuide/``),
+  an empty ``<a id>`` anchor inside the first cell of each action;
+- ``sar-2020``: the same anchors on Service Authorization Reference pages;
+- ``sar-2023``: ``<td id=… tabindex="-1">`` cells, 6-column actions table (2023–2026-06);
+- ``sar-2026-07``: 5-column actions table (no dependent actions, access level last and
+  possibly several values), plus "API operations defined by X" and "Permission-only
+  actions for X" sections;
+- ``fragment``: no ``<html>`` document around the content (``main-col-body`` only, or
+  just the h1, the prefix paragraph and the tables).
+
+Tables are found and classified by their normalised header text and the heading of the
+section they sit in; columns are found by header text, never by position. Rowspans and
+colspans are expanded by one grid algorithm, each cell becomes a tuple of values (one
+per ``<p>``, line break, link or code element) and the shared normaliser
+(:func:`parsers.rows.build_page`) does every rule about cell content.
+"""
 
 from __future__ import annotations
 
-from .errors import ParseError
-from .model import ParsedPage
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
-DESCRIPTION = "html (not implemented yet)"
+import lxml.etree
+
+# Plain lxml.etree elements (HTMLParser without lxml.html's element-class lookup, which
+# costs as much as the parse itself on these pages).
+from lxml.etree import _Element as _HtmlElement
+
+from .model import Diagnostic, PageRef, ParsedPage, Severity
+from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, compact, split_action_cell
+
+DESCRIPTION = (
+    "Service Authorization Reference HTML, every layout since 2020 (full pages or fragments)"
+)
+FORMAT = "html"
+
+
+# Tags an HTML document or fragment of a SAR page can start with (after comments and a
+# doctype). Markdown that happens to start with an inline tag (``<a name=…>``) is not HTML.
+_START_TAGS = frozenset(
+    {
+        *("html", "head", "body", "meta", "title", "link", "header", "nav", "main"),
+        *("div", "section", "article", "h1", "h2", "p", "table", "thead", "tbody", "tr"),
+    }
+)
+_LEADING_JUNK = re.compile(r"\s*(?:<!--.*?-->\s*|<\?xml[^>]*>\s*|<!doctype[^>]*>\s*)*", re.I | re.S)
+_FIRST_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)[\s/>]")
+_HTML_TAG = re.compile(r"<html[\s>]", re.I)
+_HTML_END = re.compile(r"</html\s*>", re.I)
+# How far into the text to look for the <html> start tag and from the end for its end tag.
+_DOC_HEAD_CHARS = 4096
+_DOC_TAIL_CHARS = 4096
+
+_CELL_TAGS = frozenset({"td", "th"})
+_TITLE = re.compile(r"^actions,\s*resources,\s*and\s+condition\s+keys\s+for\s+(.+)$", re.I)
+_PREFIX = re.compile(r"\(\s*service\s+prefix\s*:\s*([^\s)]+)\s*\)", re.I)
+_SERVICE_BEFORE_PREFIX = re.compile(r"^(.*?)\s*\(\s*service\s+prefix", re.I)
+_SCENARIO = re.compile(r"^scenario\s*:", re.I)
+_PERMISSION_ONLY_MARK = " [permission only]"
+
+# Column roles of each table kind: (role, header prefixes), matched against the
+# lower-cased, whitespace-normalised header text.
+_ACTION_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("action", ("action", "permission-only action", "permission only action")),
+    ("description", ("description",)),
+    ("access", ("access level",)),
+    ("resource", ("resource type",)),
+    ("keys", ("condition key",)),
+    ("deps", ("dependent action",)),
+)
+_COLUMNS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "actions": _ACTION_COLUMNS,
+    "permission-only": _ACTION_COLUMNS,
+    "resources": (
+        ("name", ("resource type",)),
+        ("arn", ("arn",)),
+        ("keys", ("condition key",)),
+    ),
+    "keys": (
+        ("name", ("condition key",)),
+        ("description", ("description",)),
+        ("types", ("type",)),
+    ),
+    "operations": (
+        ("operation", ("operation", "api operation")),
+        ("action", ("iam action", "action")),
+        ("key", ("condition key",)),
+        ("values", ("possible value",)),
+        ("access", ("access level",)),
+    ),
+}
+# Columns a table of each kind cannot be read without.
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "actions": ("action", "access"),
+    "permission-only": ("action", "access"),
+    "resources": ("name", "arn"),
+    "keys": ("name",),
+    "operations": ("operation", "action"),
+}
 
 
 def sniff(text: str) -> bool:
-    return False
+    """True for an HTML document or fragment: its first tag is a block-level HTML tag."""
+    head = text[:_DOC_HEAD_CHARS]
+    m = _LEADING_JUNK.match(head)
+    rest = head[m.end() if m else 0 :]
+    if not rest.startswith("<"):
+        return False
+    tag = _FIRST_TAG.match(rest)
+    return tag is not None and tag.group(1).lower() in _START_TAGS
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def _text(el: _HtmlElement) -> str:
+    """All text below ``el`` (its tail excluded), raw: the shared normaliser cleans it."""
+    if len(el) == 0:
+        return el.text or ""
+    return lxml.etree.tostring(el, method="text", encoding="unicode", with_tail=False)
+
+
+def _split_at_breaks(cell: _HtmlElement) -> list[str]:
+    """The cell's text cut at every ``<br>`` (comments left out)."""
+    parts = [""]
+
+    def walk(el: _HtmlElement) -> None:
+        if el.text:
+            parts[-1] += el.text
+        for child in el:
+            if child.tag == "br":
+                parts.append("")
+            elif isinstance(child.tag, str):
+                walk(child)
+            if child.tail:
+                parts[-1] += child.tail
+
+    walk(cell)
+    return parts
+
+
+def _values(cell: _HtmlElement | None) -> tuple[str, ...]:
+    """A cell's values: one per ``<p>``, else per line break, else per link or code
+    element when there are several, else the whole text."""
+    if cell is None:
+        return ()
+    if len(cell) == 0:
+        text = cell.text
+        return (text,) if text and not text.isspace() else ()
+    paras = list(cell.iter("p"))
+    if paras:
+        values = [v for v in map(_text, paras) if v and not v.isspace()]
+        # Text written beside the paragraphs, not inside one, is a value too.
+        loose = [cell.text, *(child.tail for child in cell)]
+        values.extend(t for t in loose if t and not t.isspace())
+        return tuple(values)
+    if cell.find(".//br") is not None:
+        return tuple(v for v in _split_at_breaks(cell) if v and not v.isspace())
+    for tag in ("code", "a"):
+        found = list(cell.iter(tag))
+        if len(found) > 1:
+            return tuple(v for v in map(_text, found) if v and not v.isspace())
+    whole = _text(cell)
+    return (whole,) if whole and not whole.isspace() else ()
+
+
+def _cell_text(cell: _HtmlElement | None) -> str:
+    return _text(cell) if cell is not None else ""
+
+
+# --------------------------------------------------------------------------- tables
+
+
+class _GridRow(NamedTuple):
+    """One table row with rowspans and colspans expanded."""
+
+    line: int | None
+    """Source line of the ``<tr>``."""
+    cells: Sequence[_HtmlElement | None]
+    """The cell covering each column."""
+    fresh: Sequence[bool]
+    """Whether the cell starts in this row (False: carried down by a rowspan)."""
+
+
+def _table_rows(table: _HtmlElement) -> Iterator[_HtmlElement]:
+    """The table's own rows (never those of a nested table), in order."""
+    for child in table:
+        tag = child.tag
+        if tag == "tr":
+            yield child
+        elif tag in ("thead", "tbody", "tfoot"):
+            for tr in child:
+                if tr.tag == "tr":
+                    yield tr
+
+
+def _span(cell: _HtmlElement, attr: str, limit: int) -> int:
+    """A cell's rowspan or colspan, 1 when absent or unreadable, at most ``limit``."""
+    value = cell.get(attr)
+    if value is None:
+        return 1
+    try:
+        return min(max(1, int(value.strip())), limit)
+    except ValueError:
+        return 1
+
+
+# Spans larger than these are page errors; capping them keeps the grid bounded.
+_MAX_ROWSPAN = 10_000
+_MAX_COLSPAN = 100
+
+
+def _grid(
+    rows: list[_HtmlElement], width: int, page: str, kind: str, diags: list[Diagnostic]
+) -> Iterator[_GridRow]:
+    """Expand rowspans and colspans. A row whose cells do not fill the free columns
+    exactly is reported and left out; the rows after it are still read."""
+    held: list[_HtmlElement | None] = [None] * width
+    left = [0] * width  # rows the held cell still covers below the current one
+    holding = 0  # columns with left > 0
+    columns = range(width)
+    all_fresh = (True,) * width
+    for tr in rows:
+        cells = [c for c in tr if c.tag in _CELL_TAGS]
+        # Fast path (most rows): nothing carried down, one cell per column, no spans.
+        if not holding and len(cells) == width:
+            simple = True
+            for c in cells:
+                if c.get("rowspan") is not None or c.get("colspan") is not None:
+                    simple = False
+                    break
+            if simple:
+                yield _GridRow(tr.sourceline, cells, all_fresh)
+                continue
+        slots = [held[i] if left[i] else None for i in columns]
+        if holding:
+            for i in columns:
+                if left[i]:
+                    left[i] -= 1
+                    if not left[i]:
+                        holding -= 1
+        free = [i for i in columns if slots[i] is None]
+        widths = [_span(c, "colspan", width) for c in cells]
+        need = sum(widths)
+        if need != len(free):
+            diags.append(
+                Diagnostic(
+                    page,
+                    tr.sourceline,
+                    Severity.ERROR,
+                    "row-cell-count",
+                    f"{kind} table row has {len(cells)} cell(s) spanning {need} column(s) where "
+                    f"{len(free)} column(s) are free; row not read",
+                )
+            )
+            continue
+        fresh = [False] * width
+        at = 0
+        for cell, cell_width in zip(cells, widths, strict=True):
+            rowspan = _span(cell, "rowspan", _MAX_ROWSPAN)
+            for col in free[at : at + cell_width]:
+                slots[col] = cell
+                fresh[col] = True
+                if rowspan > 1:
+                    held[col] = cell
+                    left[col] = rowspan - 1
+                    holding += 1
+            at += cell_width
+        yield _GridRow(tr.sourceline, slots, fresh)
+    for i in columns:
+        cell = held[i]
+        if left[i] and cell is not None:
+            diags.append(
+                Diagnostic(
+                    page,
+                    cell.sourceline,
+                    Severity.WARNING,
+                    "rowspan-overrun",
+                    f"{kind} table ends while a cell still spans {left[i]} more row(s); "
+                    "the page may be truncated",
+                )
+            )
+            break
+
+
+def _norm_header(text: str) -> str:
+    return clean(text).lower()
+
+
+def _cells(tr: _HtmlElement) -> list[_HtmlElement]:
+    return [c for c in tr if c.tag in _CELL_TAGS]
+
+
+def _header(table: _HtmlElement) -> tuple[list[str], list[_HtmlElement]]:
+    """Header texts (one per column) and the table's body rows. The header is the first
+    row when it is made of ``th`` cells, or when its ``td`` cells read as a known header."""
+    rows = list(_table_rows(table))
+    if not rows:
+        return [], []
+    first = _cells(rows[0])
+    headers = [
+        _norm_header(_text(c)) for c in first for _ in range(_span(c, "colspan", _MAX_COLSPAN))
+    ]
+    if first and (all(c.tag == "th" for c in first) or _kind_of(headers, "") is not None):
+        return headers, rows[1:]
+    return [], rows
+
+
+def _kind_of(headers: list[str], section: str) -> str | None:
+    """The table kind its first header (and section heading) says, or None."""
+    if not headers:
+        return None
+    first = headers[0]
+    if first.startswith(("permission-only action", "permission only action")):
+        return "permission-only"
+    if first.startswith("action"):
+        if section.startswith(("permission-only", "permission only")):
+            return "permission-only"
+        return "actions"
+    if first.startswith("resource type"):
+        return "resources"
+    if first.startswith("condition key"):
+        return "keys"
+    if first.startswith(("operation", "api operation")):
+        return "operations"
+    return None
+
+
+def _columns(kind: str, headers: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Column index of each role, and the headers no role claimed."""
+    roles: dict[str, int] = {}
+    unknown: list[str] = []
+    for i, h in enumerate(headers):
+        for role, prefixes in _COLUMNS[kind]:
+            if role not in roles and h.startswith(prefixes):
+                roles[role] = i
+                break
+        else:
+            unknown.append(h)
+    return roles, unknown
+
+
+# --------------------------------------------------------------------------- page
+
+
+@dataclass(slots=True)
+class _Page:
+    """What the table readers collect while walking one page."""
+
+    page: str
+    diags: list[Diagnostic] = field(default_factory=list)
+    actions: list[ActionRow] = field(default_factory=list)
+    resources: list[ResourceRow] = field(default_factory=list)
+    keys: list[KeyRow] = field(default_factory=list)
+    operations: dict[str, list[str]] = field(default_factory=dict)
+    """Lower-cased action name -> API operations authorising it (2026-07 layout)."""
+    operation_lines: dict[str, int | None] = field(default_factory=dict)
+    kinds: list[str] = field(default_factory=list)
+    anchors: bool = False
+    """Action cells carry an empty ``<a id>`` anchor (2020 layouts)."""
+    six_columns: bool = False
+    """An actions table has a dependent-actions column."""
+
+    def add(self, line: int | None, severity: Severity, code: str, message: str) -> None:
+        self.diags.append(Diagnostic(self.page, line, severity, code, message))
+
+
+def _read_actions(p: _Page, rows: list[_GridRow], col: dict[str, int], kind: str) -> None:
+    permission_only = kind == "permission-only"
+    a_col = col["action"]
+    d_col, l_col = col.get("description"), col.get("access")
+    r_col, k_col, x_col = col.get("resource"), col.get("keys"), col.get("deps")
+    scenarios: dict[str, list[str]] = {}
+    scenario_lines: dict[str, int | None] = {}
+    # Texts of the action, description and access-level cells, read once per cell: a
+    # cell carried down by a rowspan is the one read on an earlier row.
+    action_text, api_reference, description, access = "", None, "", ""
+    for g in rows:
+        line, cells, fresh = g
+        action_cell = cells[a_col]
+        assert action_cell is not None
+        if fresh[a_col]:
+            action_text = clean(_text(action_cell))
+            api_reference = None
+            for a in action_cell.iter("a"):
+                href = a.get("href")
+                if href:
+                    api_reference = href.strip()
+                    break
+                if a.get("id"):
+                    p.anchors = True
+            if permission_only and "permission only" not in action_text.lower():
+                # The section says what the marker says in older layouts.
+                action_text += _PERMISSION_ONLY_MARK
+        if d_col is not None and fresh[d_col]:
+            description = _text(cells[d_col])
+            # A continuation row that opens its own description cell starting "SCENARIO:"
+            # lists the resource types one scenario of the action needs (ec2:RunInstances,
+            # cloudwatch:ListTagsForResource); the model has no place for scenarios.
+            if not fresh[a_col] and _SCENARIO.match(description.lstrip()):
+                scenarios.setdefault(action_text, []).append(clean(description.split(":", 1)[1]))
+                scenario_lines.setdefault(action_text, line)
+                continue
+        if l_col is not None and fresh[l_col]:
+            access = _text(cells[l_col])
+        resources = _values(cells[r_col]) if r_col is not None else ()
+        p.actions.append(
+            ActionRow(
+                action_text,
+                description,
+                access,
+                resources[0] if resources else "",
+                _values(cells[k_col]) if k_col is not None else (),
+                _values(cells[x_col]) if x_col is not None else (),
+                (),
+                line,
+                api_reference,
+            )
+        )
+        if len(resources) > 1:
+            p.add(
+                line,
+                Severity.WARNING,
+                "several-resource-types",
+                f"{action_text}: one row lists resource types "
+                f"{', '.join(map(clean, resources))}; its condition keys and dependent "
+                f"actions are kept on {clean(resources[0])}",
+            )
+            for extra in resources[1:]:
+                p.actions.append(
+                    ActionRow(action_text, description, access, extra, (), (), (), line)
+                )
+    for name, found in scenarios.items():
+        p.add(
+            scenario_lines[name],
+            Severity.WARNING,
+            "scenario-rows",
+            f"{name}: {len(found)} scenario row(s) ({'; '.join(found)}) list the "
+            "resource types of one scenario each; the model has no place for scenarios, "
+            "they are not carried",
+        )
+
+
+def _read_resources(p: _Page, rows: list[_GridRow], col: dict[str, int]) -> None:
+    for g in rows:
+        name_cell = g.cells[col["name"]]
+        keys_at = col.get("keys")
+        p.resources.append(
+            ResourceRow(
+                name=_cell_text(name_cell),
+                arns=_values(g.cells[col["arn"]]),
+                condition_keys=_values(g.cells[keys_at]) if keys_at is not None else (),
+                line=g.line,
+            )
+        )
+
+
+def _read_keys(p: _Page, rows: list[_GridRow], col: dict[str, int]) -> None:
+    d_col, t_col = col.get("description"), col.get("types")
+    for g in rows:
+        p.keys.append(
+            KeyRow(
+                name=_cell_text(g.cells[col["name"]]),
+                description=_cell_text(g.cells[d_col]) if d_col is not None else "",
+                types=_values(g.cells[t_col]) if t_col is not None else (),
+                line=g.line,
+            )
+        )
+
+
+def _read_operations(p: _Page, rows: list[_GridRow], col: dict[str, int], prefix: str) -> None:
+    static_values = 0
+    for g in rows:
+        operation = clean(_cell_text(g.cells[col["operation"]]))
+        authorized = compact(_cell_text(g.cells[col["action"]]))
+        for role in ("key", "values"):
+            i = col.get(role)
+            if i is not None and g.fresh[i] and clean(_cell_text(g.cells[i])):
+                static_values += 1
+                break
+        service, sep, action = authorized.partition(":")
+        if not operation or not sep or not action:
+            p.add(
+                g.line,
+                Severity.WARNING,
+                "bad-operation-row",
+                f"API operations row {operation!r} -> {authorized!r} is not "
+                "'operation -> service:Action'; row not read",
+            )
+            continue
+        # Operations also authorize other services' actions (iam:PassRole); those belong
+        # to the other service's page.
+        if prefix and service.lower() == prefix.lower():
+            ops = p.operations.setdefault(action.lower(), [])
+            if operation not in ops:
+                ops.append(operation)
+            p.operation_lines.setdefault(action.lower(), g.line)
+    if static_values:
+        p.add(
+            None,
+            Severity.INFO,
+            "operation-condition-values",
+            f"{static_values} API-operation row(s) list condition keys with static values; "
+            "the model keeps only which actions an operation authorizes",
+        )
+
+
+def _attach_operations(p: _Page) -> None:
+    """Put each API operation on the first row of every action it authorizes."""
+    if not p.operations:
+        return
+    seen: set[str] = set()
+    out: list[ActionRow] = []
+    for row in p.actions:
+        name = split_action_cell(row.action)[0].lower()
+        if name not in seen and name in p.operations:
+            row = replace(row, operations=tuple(p.operations[name]))
+        seen.add(name)
+        out.append(row)
+    p.actions = out
+    for name in p.operations:
+        if name not in seen:
+            p.add(
+                p.operation_lines.get(name),
+                Severity.WARNING,
+                "operation-unknown-action",
+                f"an API operation authorizes action {name}, which the actions tables "
+                "do not define; not carried",
+            )
+
+
+def _document(text: str) -> _HtmlElement | None:
+    """The parsed document (fragments are wrapped in html/body); None if empty."""
+    # collect_ids=False: every cell of the 2023 layout has an id; libxml2 need not index them.
+    parser = lxml.etree.HTMLParser(collect_ids=False)
+    try:
+        return lxml.etree.fromstring(text, parser)
+    except ValueError:
+        # lxml refuses str input that carries an XML encoding declaration.
+        return lxml.etree.fromstring(text.encode("utf-8"), parser)
 
 
 def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
-    raise ParseError("html parser not implemented yet")
+    """Parse one SAR page (or fragment) as HTML."""
+    p = _Page(source)
+    is_document = bool(_HTML_TAG.search(text[:_DOC_HEAD_CHARS]))
+    root = _document(text)
+    if root is None:
+        p.add(None, Severity.ERROR, "empty-page", "no HTML content to read")
+        return ParsedPage(
+            PageRef(source, FORMAT, "unknown", url), None, None, (), (), (), tuple(p.diags)
+        )
+
+    canonical = None
+    for link in root.iter("link"):
+        if (link.get("rel") or "").lower() == "canonical" and link.get("href"):
+            canonical = link.get("href", "").strip()
+            break
+    page_url = canonical or url
+
+    service_name: str | None = None
+    prefix: str | None = None
+    prefix_line: int | None = None
+    section = ""
+    tables: list[tuple[_HtmlElement, str]] = []
+    for el in root.iter("h1", "h2", "h3", "h4", "table"):
+        if el.tag == "table":
+            tables.append((el, section))
+            continue
+        heading = clean(_text(el))
+        section = heading.lower()
+        if el.tag == "h1" and service_name is None:
+            m = _TITLE.match(heading)
+            if m:
+                service_name = m.group(1)
+    # The prefix paragraph comes before the tables: stop at the first one found.
+    for el in root.iter("p"):
+        if el.find(".//code") is None:
+            continue
+        ptext = clean(_text(el))
+        m = _PREFIX.search(ptext)
+        if m:
+            prefix, prefix_line = m.group(1), el.sourceline
+            if service_name is None:
+                before = _SERVICE_BEFORE_PREFIX.match(ptext)
+                service_name = before.group(1) if before and before.group(1) else None
+            break
+
+    title_el = root.find(".//title")
+    title = clean(_text(title_el)) if title_el is not None else ""
+    if not tables:
+        what = f"titled {title!r}" if title else "without a title"
+        p.add(
+            None,
+            Severity.ERROR,
+            "no-tables",
+            f"page {what} has no tables: not a Service Authorization Reference page "
+            "(a redirect, error or other page saved in its place?)",
+        )
+    elif prefix is None:
+        p.add(
+            None,
+            Severity.ERROR,
+            "no-prefix",
+            "page declares no service prefix (no '(service prefix: x)' paragraph); "
+            f"its tables cannot be assigned to a service (title {title!r})",
+        )
+
+    for table, table_section in tables:
+        headers, body = _header(table)
+        kind = _kind_of(headers, table_section)
+        if kind is None:
+            shown = " | ".join(headers) if headers else "no header row"
+            p.add(
+                table.sourceline,
+                Severity.WARNING,
+                "unknown-table",
+                f"table with headers [{shown}] is none of actions, resource types, condition "
+                f"keys, API operations, permission-only actions; {len(body)} row(s) not read",
+            )
+            continue
+        col, unknown = _columns(kind, headers)
+        missing = [r for r in _REQUIRED[kind] if r not in col]
+        if missing:
+            p.add(
+                table.sourceline,
+                Severity.ERROR,
+                "missing-column",
+                f"{kind} table [{' | '.join(headers)}] has no {', '.join(missing)} column; "
+                f"{len(body)} row(s) not read",
+            )
+            continue
+        for h in unknown:
+            p.add(
+                table.sourceline,
+                Severity.WARNING,
+                "unknown-column",
+                f"{kind} table column {h!r} is not known; its cells are not read",
+            )
+        p.kinds.append(kind)
+        rows = list(_grid(body, len(headers), source, kind, p.diags))
+        if kind in ("actions", "permission-only"):
+            if "deps" in col:
+                p.six_columns = True
+            _read_actions(p, rows, col, kind)
+        elif kind == "resources":
+            _read_resources(p, rows, col)
+        elif kind == "keys":
+            _read_keys(p, rows, col)
+        else:
+            _read_operations(p, rows, col, prefix or "")
+    _attach_operations(p)
+
+    if (
+        tables
+        and prefix is not None
+        and not any(k in ("actions", "permission-only") for k in p.kinds)
+    ):
+        p.add(
+            prefix_line,
+            Severity.ERROR,
+            "no-actions-table",
+            "page has no actions table; no actions read",
+        )
+    if is_document and not _HTML_END.search(text[-_DOC_TAIL_CHARS:]):
+        p.add(
+            None,
+            Severity.WARNING,
+            "truncated",
+            "HTML document ends without </html>: the page looks truncated, "
+            "content after the cut is missing",
+        )
+
+    layout = _layout(p, is_document, page_url)
+    ref = PageRef(source, FORMAT, layout, page_url)
+    return build_page(
+        ref,
+        prefix=prefix,
+        service_name=service_name,
+        actions=p.actions,
+        resources=p.resources,
+        keys=p.keys,
+        diagnostics=p.diags,
+    )
+
+
+def _layout(p: _Page, is_document: bool, url: str | None) -> str:
+    if not is_document:
+        return "fragment"
+    if "operations" in p.kinds or "permission-only" in p.kinds:
+        return "sar-2026-07"
+    if p.anchors:
+        return "userguide-2020" if url and "/UserGuide/" in url else "sar-2020"
+    if p.six_columns:
+        return "sar-2023"
+    if any(k == "actions" for k in p.kinds):
+        return "sar-2026-07"
+    return "unknown"

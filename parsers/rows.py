@@ -77,7 +77,6 @@ class KeyRow:
 
 # --------------------------------------------------------------------------- cell rules
 
-_WS = re.compile(r"\s+")
 # Characters that print as nothing or as a space in the SAR pages' HTML.
 _INVISIBLE = str.maketrans({"\u200b": None, "\ufeff": None, "\u00a0": " ", "\u202f": " "})
 _PERMISSION_ONLY = re.compile(r"\[\s*permission\s+only\s*\]", re.IGNORECASE)
@@ -86,15 +85,25 @@ _ACCESS_LEVELS = {level.value.lower(): level for level in AccessLevel}
 _ACCESS_LEVELS["permission management"] = AccessLevel.PERMISSIONS_MANAGEMENT
 
 
+# str.split() splits on exactly the characters re's \s matches (str.isspace), and is
+# several times faster than re.sub(r"\s+", …) on the prettified pages, whose cells are mostly
+# indentation; only the zero-width characters need the translate table first.
+_ZERO_WIDTH = ("\u200b", "\ufeff")
+
+
 def clean(text: str) -> str:
     """Collapse every run of whitespace to one space and strip."""
-    return _WS.sub(" ", text.translate(_INVISIBLE)).strip()
+    if _ZERO_WIDTH[0] in text or _ZERO_WIDTH[1] in text:
+        text = text.translate(_INVISIBLE)
+    return " ".join(text.split())
 
 
 def compact(text: str) -> str:
     """Remove all whitespace: for ARNs, key names, action names, which contain none
     (``$ { Partition}`` -> ``${Partition}``)."""
-    return _WS.sub("", text.translate(_INVISIBLE))
+    if _ZERO_WIDTH[0] in text or _ZERO_WIDTH[1] in text:
+        text = text.translate(_INVISIBLE)
+    return "".join(text.split())
 
 
 def split_action_cell(text: str) -> tuple[str, bool]:

@@ -1,16 +1,231 @@
-"""Placeholder: the service_reference parser is being written."""
+"""The ``service-reference`` format: AWS's programmatic service authorization reference.
+
+One JSON document per service (``servicereference.us-east-1.amazonaws.com/v1/<svc>/<svc>.json``)::
+
+    {"Name": "s3", "Version": "v1.4",
+     "Actions": [{"Name": "AbortMultipartUpload",
+                  "ActionConditionKeys": [...],                # the action's own row
+                  "Annotations": {"Properties": {"IsList": false, "IsPermissionManagement": false,
+                                                 "IsTaggingOnly": false, "IsWrite": true}},
+                  "Resources": [{"Name": "object", "ConditionKeys": [...]}]}],
+     "Resources": [{"Name": "object", "ARNFormats": [...], "ConditionKeys": [...]}],
+     "ConditionKeys": [{"Name": "s3:authType", "Types": ["String"]}],
+     "Operations": [{"Name": "AbortMultipartUpload",
+                     "AuthorizedActions": [{"Name": "AbortMultipartUpload", "Service": "s3"}]}]}
+
+The access level is four booleans: all false means Read, several true means several
+access levels (``IsTaggingOnly`` and ``IsWrite`` together are "Tagging, Write", as the
+2026-07 pages write it). The JSON has no descriptions, no required flag and no
+dependent actions; the page says so once in an info diagnostic. Rows go through the
+shared normaliser like every other format.
+"""
 
 from __future__ import annotations
 
-from .errors import ParseError
-from .model import ParsedPage
+from collections.abc import Mapping
+from typing import Any
 
-DESCRIPTION = "service_reference (not implemented yet)"
+import orjson
+
+from .model import AccessLevel, Diagnostic, PageRef, ParsedPage, Severity
+from .rows import ActionRow, KeyRow, ResourceRow, build_page, compact
+
+DESCRIPTION = "AWS's programmatic service reference JSON (servicereference.us-east-1.amazonaws.com)"
+FORMAT = "service-reference"
+
+# Annotation flag -> access level, in the order a page lists several ("Tagging, Write").
+_FLAGS: tuple[tuple[str, AccessLevel], ...] = (
+    ("IsList", AccessLevel.LIST),
+    ("IsPermissionManagement", AccessLevel.PERMISSIONS_MANAGEMENT),
+    ("IsTaggingOnly", AccessLevel.TAGGING),
+    ("IsWrite", AccessLevel.WRITE),
+)
+_KNOWN_FLAGS = frozenset(flag for flag, _ in _FLAGS)
+
+
+def _load(text: str) -> Any:
+    return orjson.loads(text)
 
 
 def sniff(text: str) -> bool:
-    return False
+    """True for a JSON object with top-level ``Name`` and ``Actions``."""
+    if not text.lstrip().startswith("{"):
+        return False
+    try:
+        data = _load(text)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(data, dict) and "Name" in data and "Actions" in data
+
+
+class _Diags:
+    def __init__(self, page: str) -> None:
+        self.page = page
+        self.items: list[Diagnostic] = []
+
+    def add(self, severity: Severity, code: str, message: str) -> None:
+        self.items.append(Diagnostic(self.page, None, severity, code, message))
+
+
+def _strings(value: Any, what: str, d: _Diags) -> tuple[str, ...]:
+    """A list of strings, or () with a diagnostic when it is something else."""
+    if value is None:
+        return ()
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    d.add(Severity.WARNING, "bad-field", f"{what} is not a list of strings; not read")
+    return ()
+
+
+def _entries(data: Mapping[str, Any], field: str, d: _Diags) -> list[Mapping[str, Any]]:
+    """The named objects of a top-level list; entries without a string Name are reported."""
+    value = data.get(field)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        d.add(Severity.ERROR, "bad-field", f"{field} is not a list; not read")
+        return []
+    out: list[Mapping[str, Any]] = []
+    for i, entry in enumerate(value):
+        if isinstance(entry, dict) and isinstance(entry.get("Name"), str) and entry["Name"]:
+            out.append(entry)
+        else:
+            d.add(Severity.ERROR, "bad-entry", f"{field}[{i}] has no Name; not read")
+    return out
+
+
+def _access_level(action: Mapping[str, Any], d: _Diags) -> str:
+    """The access-level cell text the annotation flags stand for."""
+    props = (action.get("Annotations") or {}).get("Properties")
+    if not isinstance(props, dict):
+        # Older documents (Version v1.1: deeplens) have no annotations at all; the
+        # shared normaliser reports actions without an access level once per page.
+        return ""
+    unknown = sorted(set(props) - _KNOWN_FLAGS)
+    if unknown:
+        d.add(
+            Severity.WARNING,
+            "unknown-flag",
+            f"{action['Name']}: unknown annotation flag(s) {', '.join(unknown)} not read",
+        )
+    levels = [level.value for flag, level in _FLAGS if props.get(flag) is True]
+    return ", ".join(levels) if levels else AccessLevel.READ.value
+
+
+def _operations(data: Mapping[str, Any], prefix: str, d: _Diags) -> dict[str, list[str]]:
+    """Lower-cased action name of this service -> the operations that authorize it."""
+    found: dict[str, list[str]] = {}
+    for op in _entries(data, "Operations", d):
+        authorized = op.get("AuthorizedActions") or []
+        if not isinstance(authorized, list):
+            d.add(Severity.WARNING, "bad-field", f"operation {op['Name']}: bad AuthorizedActions")
+            continue
+        for a in authorized:
+            if not isinstance(a, dict) or not isinstance(a.get("Name"), str):
+                d.add(Severity.WARNING, "bad-entry", f"operation {op['Name']}: bad action entry")
+                continue
+            # Operations also authorize other services' actions (s3-object-lambda,
+            # iam:PassRole): those belong to the other service's document.
+            if str(a.get("Service", "")).lower() != prefix.lower():
+                continue
+            ops = found.setdefault(a["Name"].lower(), [])
+            if op["Name"] not in ops:
+                ops.append(op["Name"])
+    return found
 
 
 def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
-    raise ParseError("service_reference parser not implemented yet")
+    """Parse one service-reference JSON document."""
+    d = _Diags(source)
+    try:
+        data = _load(text)
+    except orjson.JSONDecodeError as e:
+        d.add(Severity.ERROR, "bad-json", f"not valid JSON ({e})")
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("Name"), str):
+        if data is not None:
+            d.add(Severity.ERROR, "bad-json", "not a service reference: no top-level Name")
+        return ParsedPage(
+            PageRef(source, FORMAT, "unknown", url), None, None, diagnostics=tuple(d.items)
+        )
+
+    prefix = compact(data["Name"])
+    version = data.get("Version")
+    layout = str(version) if version else "unknown"
+    ref = PageRef(source, FORMAT, layout, url)
+    d.add(
+        Severity.INFO,
+        "no-descriptions",
+        "service-reference JSON carries no descriptions, no required flags and no "
+        "dependent actions; they are empty in this page's actions",
+    )
+
+    operations = _operations(data, prefix, d)
+    actions: list[ActionRow] = []
+    defined: set[str] = set()
+    for action in _entries(data, "Actions", d):
+        name = action["Name"]
+        defined.add(name.lower())
+        level = _access_level(action, d)
+        for res in action.get("Resources") or []:
+            if not isinstance(res, dict) or not isinstance(res.get("Name"), str):
+                d.add(Severity.WARNING, "bad-entry", f"{name}: resource entry without a Name")
+                continue
+            actions.append(
+                ActionRow(
+                    action=name,
+                    description="",
+                    access_level=level,
+                    resource_type=res["Name"],
+                    condition_keys=_strings(
+                        res.get("ConditionKeys"), f"{name}/{res['Name']} ConditionKeys", d
+                    ),
+                )
+            )
+        # The action's own row (no resource type): its condition keys and operations.
+        # Always written, so an action with neither still exists.
+        actions.append(
+            ActionRow(
+                action=name,
+                description="",
+                access_level=level,
+                condition_keys=_strings(
+                    action.get("ActionConditionKeys"), f"{name} ActionConditionKeys", d
+                ),
+                operations=tuple(operations.get(name.lower(), ())),
+            )
+        )
+    for name in operations:
+        if name not in defined:
+            d.add(
+                Severity.WARNING,
+                "operation-unknown-action",
+                f"an operation authorizes {prefix}:{name}, which Actions does not define; "
+                "not carried",
+            )
+
+    resources = [
+        ResourceRow(
+            name=r["Name"],
+            arns=_strings(r.get("ARNFormats"), f"resource {r['Name']} ARNFormats", d),
+            condition_keys=_strings(r.get("ConditionKeys"), f"resource {r['Name']} keys", d),
+        )
+        for r in _entries(data, "Resources", d)
+    ]
+    keys = [
+        KeyRow(
+            name=k["Name"],
+            description="",
+            types=_strings(k.get("Types"), f"condition key {k['Name']} Types", d),
+        )
+        for k in _entries(data, "ConditionKeys", d)
+    ]
+    return build_page(
+        ref,
+        prefix=prefix,
+        service_name=None,
+        actions=actions,
+        resources=resources,
+        keys=keys,
+        diagnostics=d.items,
+    )
