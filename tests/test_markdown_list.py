@@ -356,3 +356,14 @@ def test_sniff_rejects_user_guide_markdown_html_and_text_extractions(corpus: Pat
         assert not markdown_list.sniff(path.read_text(encoding="utf-8")), path
     for path in sorted((FIXTURES / "pages").glob("*.txt")):
         assert not markdown_list.sniff(path.read_text(encoding="utf-8")), path
+
+
+def test_markdown_without_sar_content_gives_error_diagnostics_not_an_exception() -> None:
+    text = "# Release notes\n\n## API operations defined by nothing\n\n- **   Foo  **\n"
+    assert not markdown_list.sniff(text)
+    page = markdown_list.parse(text, source="notes")
+    assert page.prefix is None and page.actions == ()
+    codes = {d.code: d.severity for d in page.diagnostics}
+    assert codes["no-prefix"] is Severity.ERROR
+    assert codes["no-actions"] is Severity.ERROR
+    assert codes["operation-without-action"] is Severity.WARNING

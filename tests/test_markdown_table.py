@@ -461,3 +461,14 @@ def test_sniff_rejects_the_2026_layout_html_and_text_extractions(corpus: Path) -
     for path in sorted(SEED_PAGES.glob("*.txt")):
         text = path.read_text(encoding="utf-8")
         assert markdown_table.sniff(text) == path.name.startswith(("000_", "002_")), path
+
+
+def test_markdown_without_sar_content_gives_error_diagnostics_not_an_exception() -> None:
+    text = "# Release notes\n\nNothing about IAM here.\n\n| a | b |\n| - | - |\n| 1 | 2 |\n"
+    assert not markdown_table.sniff(text)
+    page = markdown_table.parse(text, source="notes")
+    assert page.prefix is None and page.actions == ()
+    codes = {d.code: d.severity for d in page.diagnostics}
+    assert codes["no-prefix"] is Severity.ERROR
+    assert codes["no-actions"] is Severity.ERROR
+    assert codes["unknown-table"] is Severity.WARNING
