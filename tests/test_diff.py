@@ -25,10 +25,12 @@ from parsers.model import (
     Catalog,
     CatalogSource,
     ConditionKey,
+    Diagnostic,
     PageRef,
     ResourceType,
     ResourceTypeRow,
     Service,
+    Severity,
 )
 
 R, W, L, T, P = (
@@ -681,3 +683,24 @@ def test_diff_does_not_modify_its_inputs():
     before = (repr(old), repr(new))
     diff(old, new)
     assert (repr(old), repr(new)) == before
+
+
+def test_actions_missing_because_the_new_source_lacks_them_are_info_removals():
+    gap = Diagnostic(
+        "list_s3",
+        26,
+        Severity.WARNING,
+        "actions-not-in-source",
+        "the actions table is replaced by a link; this page carries no actions",
+    )
+    new = replace(with_s3(actions=()), diagnostics=(gap,))
+    result = diff(BASE, new)
+    assert [(c.kind, c.item, c.severity) for c in result.changes] == [
+        (ChangeKind.ACTION_REMOVED, "GetObject", INFO),
+        (ChangeKind.ACTION_REMOVED, "PutObject", INFO),
+    ]
+    assert result.source_gaps == (("s3", "new"),)
+    # without the diagnostic the same removals are breaking
+    plain = diff(BASE, with_s3(actions=()))
+    assert {c.severity for c in plain.changes} == {BREAKING}
+    assert plain.source_gaps == ()
