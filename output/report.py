@@ -494,7 +494,9 @@ def _html_values(c: Change) -> tuple[str, str]:
         return "", ""
     if isinstance(c.old, tuple) and isinstance(c.new, tuple):
         added, removed = list_delta(c.old, c.new)
-        edits = _pair(removed, added)
+        # Only an ARN format is edited in place; two condition keys or actions that
+        # look alike are still different names, so they are never paired.
+        edits = _pair(removed, added) if c.field == "arn_formats" else {}
         return (
             _html_list(c.old, {v.lower() for v in removed}, "del", edits),
             _html_list(c.new, {v.lower() for v in added}, "ins", edits),
