@@ -232,8 +232,9 @@ class _Run:
                 raise FetchError(f"{url}: the index links to no list_*.html pages")
         if json_list is not None:
             data = self._fetch_index(Target(f"index/{SERVICE_LIST}", json_list, "json", "index"))
+            # Service documents come from the JSON host only, not from the SAR site.
             json_targets, json_rejected = service_targets(
-                data, json_list, self.fetcher.allowed_hosts
+                data, json_list, frozenset({host_key(json_list)})
             )
             if not json_targets:
                 raise FetchError(f"{json_list}: the service list names no services")

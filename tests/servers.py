@@ -38,7 +38,8 @@ class Fault:
     (head and half the body, then ``seconds`` of silence), ``truncate`` (a
     Content-Length larger than the body sent), ``redirect`` (to ``location``),
     ``endless`` (``size`` bytes of body; with ``length`` a Content-Length says so)."""
-    status: int = 500
+    status: int = 0
+    """The status sent (default 500 for ``status``, 302 for ``redirect``)."""
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     location: str = ""
@@ -85,7 +86,10 @@ class SiteServer:
             self.put(path, data)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits up to one interval.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     # -- control
     @property
@@ -224,7 +228,8 @@ class SiteServer:
     def _fault(self, h: BaseHTTPRequestHandler, path: str, f: Fault, file: _File | None) -> None:
         data = file.data if file is not None else b"x" * 1000
         if f.kind == "status":
-            self._answer(h, path, f.status, f"status {f.status}\n".encode(), f.headers)
+            status = f.status or 500
+            self._answer(h, path, status, f"status {status}\n".encode(), f.headers)
         elif f.kind == "stall":
             time.sleep(f.seconds)
             h.close_connection = True
