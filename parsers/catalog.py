@@ -2,14 +2,19 @@
 
 Pages that share a prefix (apigateway v1/v2, elasticloadbalancing v1/v2, the
 aws-marketplace family, …) become one service listing every page. Pages are
-taken in a fixed order (page id, then format) so the result never depends on
-the order files were read in. Where two pages define the same action, resource
-type or condition key differently, the first page's definition is kept and the
-conflict is a diagnostic, never a silent overwrite.
+taken in a fixed order so the result never depends on the order files were
+read in: the newest layout first, then by page id. Layout recency matters
+because a snapshot can hold the leftover page of a renamed service beside its
+current page (2026-04-01: ``list_amazonkinesis`` in the 2020 layout beside
+``list_amazonkinesisdatastreams``); the current page must win. Where two pages
+define the same action, resource type or condition key differently, the
+winning page's definition is kept and the conflict is a diagnostic, never a
+silent overwrite.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import TypeVar
 
@@ -26,6 +31,23 @@ from .model import (
 )
 
 _Item = TypeVar("_Item", Action, ResourceType, ConditionKey)
+
+# Layout names carry the year (and month) the layout appeared: "sar-2020",
+# "sar-2026-07-list", "userguide-md-2017".
+_LAYOUT_DATE = re.compile(r"(\d{4})(?:-(\d{2}))?")
+
+
+def layout_recency(layout: str) -> tuple[int, int]:
+    """(year, month) a layout name carries, (0, 0) when it names none."""
+    m = _LAYOUT_DATE.search(layout)
+    if not m:
+        return (0, 0)
+    return (int(m.group(1)), int(m.group(2) or 0))
+
+
+def _precedence(page: ParsedPage) -> tuple[int, int, str, str, str]:
+    year, month = layout_recency(page.ref.layout)
+    return (-year, -month, page.ref.page, page.ref.format, page.ref.url or "")
 
 
 def _merge_items(
@@ -66,7 +88,7 @@ def merge(
     """One catalog from parsed pages; pages without a prefix are reported and left out."""
     diags: list[Diagnostic] = list(extra_diagnostics)
     by_prefix: dict[str, list[ParsedPage]] = {}
-    for page in sorted(pages, key=lambda p: (p.ref.page, p.ref.format, p.ref.url or "")):
+    for page in sorted(pages, key=_precedence):
         diags.extend(page.diagnostics)
         if not page.prefix:
             if not any(d.severity is Severity.ERROR for d in page.diagnostics):

@@ -143,3 +143,30 @@ def test_catalog_dir_is_written_whole_and_leaves_no_temp_files(tmp_path):
     leftovers = [p for p in (tmp_path / "out").rglob(".*")]
     assert leftovers == []
     assert (tmp_path / "out" / "catalog.json").read_bytes() == dumps_catalog(catalog)
+
+
+def test_page_in_the_newest_layout_wins_over_a_leftover_page():
+    # 2026-04-01 holds list_amazonkinesis (2020 layout, left over from a rename)
+    # beside list_amazonkinesisdatastreams (2023 layout): the current page wins.
+    stale = build_page(
+        PageRef("list_amazonkinesis", "html", "sar-2020"),
+        prefix="kinesis",
+        service_name="Amazon Kinesis",
+        actions=[ActionRow("AddTagsToStream", "Adds tags", "Tagging", "stream*")],
+    )
+    current = build_page(
+        PageRef("list_amazonkinesisdatastreams", "html", "sar-2023"),
+        prefix="kinesis",
+        service_name="Amazon Kinesis Data Streams",
+        actions=[
+            ActionRow("AddTagsToStream", "Adds tags", "Tagging", "stream*"),
+            ActionRow("AddTagsToStream", "Adds tags", "Tagging", "", ("aws:TagKeys",)),
+        ],
+    )
+    (service,) = merge([stale, current], SOURCE).services
+    assert [p.page for p in service.pages] == [
+        "list_amazonkinesisdatastreams",
+        "list_amazonkinesis",
+    ]
+    assert service.name == "Amazon Kinesis Data Streams"
+    assert service.actions[0].condition_keys == ("aws:TagKeys",)
