@@ -91,6 +91,8 @@ _MARKUP_RE = re.compile(
     r"|^\s*\|\s*(?:actions|resource\s+types|condition\s+keys|operation)\s*\|",
     re.I | re.M,
 )
+# The page title and heading sit in the first lines of a text extraction.
+_HEADING_LINES = 50
 # Sniffing reads only the start of a page: headers sit in the first few hundred lines.
 _SNIFF_CHARS = 400_000
 
@@ -102,12 +104,13 @@ def service_prefix(text: str) -> str | None:
 
 
 def service_name(lines: Sequence[str]) -> str | None:
-    """The service name from the first ``Actions, resources, and condition keys for X`` line."""
-    for line in lines[:50]:
-        m = _TITLE_RE.match(line)
-        if m:
-            return m.group(1)
-    return None
+    """The service name of the page heading ``Actions, resources, and condition keys for X``.
+
+    The page title may come first with a suffix (``… for Amazon EC2 - Identity and Access
+    Management``): a heading line without one wins over it, as the HTML's ``<h1>`` does.
+    """
+    found = [m.group(1) for line in lines[:_HEADING_LINES] if (m := _TITLE_RE.match(line))]
+    return next((n for n in found if " - " not in n), found[0] if found else None)
 
 
 def looks_like_markup(text: str) -> bool:

@@ -44,8 +44,10 @@ from .flat_text import (
     IDENT,
     PERMISSION_ONLY,
     SECTION_RE,
+    TOKEN,
     Unparsed,
     is_resource_value,
+    is_single_value,
     layout_of,
     looks_like_markup,
     missing_tables,
@@ -68,8 +70,8 @@ DESCRIPTION = (
 _SEPARATOR = re.compile(r"^[\s|:]*-{3,}[\s|:-]*$")
 _ACTION_CELL = re.compile(rf"^(?P<name>\S+)\s*(?P<po>{PERMISSION_ONLY})?$", re.I)
 _SCENARIO = re.compile(r"^\s*SCENARIO\s*:", re.I)
-# An action cell cut by a line wrap: the name, perhaps the start of "[permission only]".
-_WRAPPED_NAME = re.compile(r"^(\S+)(?:\s*\[\s*permission(?:\s+only\s*\]?)?)?$", re.I)
+# A first cell cut by a line wrap: one value, perhaps the start of "[permission only]".
+_WRAPPED_NAME = re.compile(rf"^({TOKEN})(?:\s*\[\s*permission(?:\s+only\s*\]?)?)?$", re.I)
 _SNIFF_CHARS = 400_000
 _TABLE_NAMES = {"actions": "actions", "resources": "resource types", "keys": "condition keys"}
 
@@ -144,14 +146,15 @@ def _is_action_row(cells: Sequence[str], cols: dict[str, int]) -> bool:
     return bool(levels) and not unknown
 
 
-def _wrapped_action_cell(line: str, lines: Sequence[str], no: int) -> bool:
-    """A long action cell wrapped before its ``|`` (``LongActionName`` /
-    ``[permission only] | …``): an action name alone, and the next text line has cells."""
+def _wrapped_first_cell(line: str, lines: Sequence[str], no: int) -> bool:
+    """A long first cell wrapped before its ``|`` (``LongActionName`` / ``[permission
+    only] | …``, a long condition-key name): one value alone on its line, and the next
+    text line goes on with cells."""
     m = _WRAPPED_NAME.match(line)
-    if m is None or not IDENT.fullmatch(m.group(1)):
+    if m is None or not is_single_value(m.group(1)):
         return False
     following = next((ln for ln in lines[no:] if ln.strip()), "")
-    return "|" in following
+    return "|" in following and _table_kind(cells_of(following.strip())) is None
 
 
 def _tables(lines: Sequence[str]) -> list[_Table]:
@@ -181,7 +184,7 @@ def _tables(lines: Sequence[str]) -> list[_Table]:
             cols = _columns(table.header)
             complete = _is_action_row(cells_of(line), cols)
         if complete:
-            if "|" not in line and not _wrapped_action_cell(line, lines, no):
+            if "|" not in line and not _wrapped_first_cell(line, lines, no):
                 table = None  # prose after the table
                 continue
             table.rows.append((no, line))

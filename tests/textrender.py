@@ -132,7 +132,10 @@ class _Noise:
         )
 
     def var(self, value: str) -> str:
-        """``${Partition}`` or ``$ { Partition}``, as a text extraction may give it."""
+        """``${Partition}`` or ``$ { Partition}``, as a text extraction may give it, in a
+        value (ARN, key, resource type); prose keeps the page's own spelling."""
+        if " " in _VAR.sub("", value):
+            return value
         if self.split_vars and self.rng.random() < 0.7:
             return _VAR.sub(lambda m: "$ { " + m.group(1) + "}", value)
         return _VAR.sub(lambda m: "${" + m.group(1) + "}", value)
@@ -160,7 +163,9 @@ def render_flat(page: Page, rng: random.Random) -> str:
             assert block.table is not None
             out.append(" ".join(block.table.header) + "\n")
             for row in block.table.rows:
-                inline = [noise.spaces(c.text) for c in row if c.paragraphs is None and c.text]
+                inline = [
+                    noise.spaces(noise.var(c.text)) for c in row if c.paragraphs is None and c.text
+                ]
                 if inline:
                     out.append(" ".join(inline) + noise.trailing() + "\n")
                 for cell in row:
@@ -184,7 +189,7 @@ _MIN_WRAP, _MAX_WRAP = 60, 100
 
 def _pipe_cell(cell: Cell, noise: _Noise) -> str:
     if cell.paragraphs is None:
-        return noise.spaces(cell.text)
+        return noise.spaces(noise.var(cell.text))
     return " ".join(noise.var(p) for p in cell.paragraphs)
 
 
