@@ -23,6 +23,10 @@ How values compare:
   (a list of several levels on either side); otherwise it would repeat every
   ``access_level`` change.
 
+Beyond the kinds DESIGN.md lists, ``service_changed`` carries a service's
+``name`` (or a case-only change of its ``prefix``) and is counted as
+``services_changed`` in the summary.
+
 A changed entry carries the whole old and new value (lists in catalog order);
 readers work out what was added or removed from the two.
 

@@ -2,11 +2,14 @@
 
 ``render(d, fmt)`` returns the whole report as text. The JSON is the contract in
 DESIGN.md ("Diff"). The Markdown starts with a summary table, then one section
-per service with its breaking and security changes first; it is cut to fit a
-pull-request body (:data:`MD_LIMIT` characters), keeping breaking changes over
-security over info when it must drop lines, and says how many it left out. The
-HTML page is self-contained (inline CSS and JS, no external assets) and
-filters its rows by severity, kind, item type and text.
+per service with its breaking and security changes first and long lists folded
+into ``<details>``. When it would not fit a pull-request body (:data:`MD_LIMIT`
+characters) it adds a table of every changed service with its counts and keeps
+breaking over security over info lines, round-robin over services, and says how
+many it left out. The HTML page is self-contained (inline CSS and JS, no
+external assets, everything escaped) and filters its rows by severity, kind,
+item type and text; a link can preset the filters
+(``report.html#sev=breaking,security&type=action&q=s3``).
 """
 
 from __future__ import annotations
