@@ -51,7 +51,7 @@ _START_TAGS = frozenset(
 )
 _LEADING_JUNK = re.compile(r"\s*(?:<!--.*?-->\s*|<\?xml[^>]*>\s*|<!doctype[^>]*>\s*)*", re.I | re.S)
 _FIRST_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)[\s/>]")
-_HTML_TAG = re.compile(r"<html[\s>]", re.I)
+_HTML_TAG = re.compile(r"<html[\s>]", re.I)  # matched where the document starts
 _HTML_END = re.compile(r"</html\s*>", re.I)
 # How far into the text to look for the <html> start tag and from the end for its end tag.
 _DOC_HEAD_CHARS = 4096
@@ -313,22 +313,24 @@ def _header(table: _HtmlElement) -> tuple[list[str], list[_HtmlElement]]:
 
 
 def _kind_of(headers: list[str], section: str) -> str | None:
-    """The table kind its first header (and section heading) says, or None."""
-    if not headers:
-        return None
-    first = headers[0]
-    if first.startswith(("permission-only action", "permission only action")):
+    """The table kind its headers (and section heading) say, or None. Every header of a
+    kind must be there, in any order."""
+
+    def has(*prefixes: str) -> bool:
+        return any(h.startswith(prefixes) for h in headers)
+
+    if has("operation", "api operation") and has("iam action"):
+        return "operations"
+    if has("permission-only action", "permission only action") and has("access level"):
         return "permission-only"
-    if first.startswith("action"):
+    if has("action") and has("access level"):
         if section.startswith(("permission-only", "permission only")):
             return "permission-only"
         return "actions"
-    if first.startswith("resource type"):
+    if has("resource type") and has("arn"):
         return "resources"
-    if first.startswith("condition key"):
+    if has("condition key") and has("type"):
         return "keys"
-    if first.startswith(("operation", "api operation")):
-        return "operations"
     return None
 
 
@@ -549,7 +551,11 @@ def _document(text: str) -> _HtmlElement | None:
 def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     """Parse one SAR page (or fragment) as HTML."""
     p = _Page(source)
-    is_document = bool(_HTML_TAG.search(text[:_DOC_HEAD_CHARS]))
+    head = text[:_DOC_HEAD_CHARS]
+    start = _LEADING_JUNK.match(head)
+    # A document starts (after comments and a doctype) with <html>; anything else is a
+    # fragment, which cannot be told apart from a truncated page by its end.
+    is_document = bool(_HTML_TAG.match(head, start.end() if start else 0))
     root = _document(text)
     if root is None:
         p.add(None, Severity.ERROR, "empty-page", "no HTML content to read")
