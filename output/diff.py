@@ -86,14 +86,18 @@ class ChangeKind(StrEnum):
     @property
     def item_type(self) -> str:
         """``service``, ``action``, ``resource_type`` or ``condition_key``."""
-        return self.value.rsplit("_", 1)[0]
+        return _KIND_PARTS[self][0]
 
     @property
     def verb(self) -> str:
         """``added``, ``removed`` or ``changed``."""
-        return self.value.rsplit("_", 1)[1]
+        return _KIND_PARTS[self][1]
 
 
+# Looked up, not split, on every call: the diff of two full catalogs asks ~10^5 times.
+_KIND_PARTS: dict[ChangeKind, tuple[str, str]] = {
+    kind: (kind.value.rsplit("_", 1)[0], kind.value.rsplit("_", 1)[1]) for kind in ChangeKind
+}
 # Declaration order is the order of kinds within a service.
 _KIND_RANK = {kind: rank for rank, kind in enumerate(ChangeKind)}
 
@@ -180,8 +184,11 @@ SUMMARY_KEYS: tuple[str, ...] = tuple(
 """Keys of ``summary``, in display order (``services_added`` … ``condition_keys_changed``)."""
 
 
+_SUMMARY_KEY = {kind: f"{kind.item_type}s_{kind.verb}" for kind in ChangeKind}
+
+
 def _summary_key(kind: ChangeKind) -> str:
-    return f"{kind.item_type}s_{kind.verb}"
+    return _SUMMARY_KEY[kind]
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,14 +355,19 @@ class _ServiceDiff:
         field: str,
         old: tuple[str, ...],
         new: tuple[str, ...],
-        severity: ChangeSeverity = ChangeSeverity.INFO,
+        rule: Callable[[tuple[str, ...], tuple[str, ...]], ChangeSeverity] | None = None,
     ) -> None:
-        if _fold(old) != _fold(new):
-            self.add(kind, severity, item, field, old, new)
+        """A list field compared as a case-insensitive set; ``rule`` gives the severity."""
+        if old == new or _fold(old) == _fold(new):
+            return
+        severity = rule(old, new) if rule is not None else ChangeSeverity.INFO
+        self.add(kind, severity, item, field, old, new)
 
     # ----------------------------------------------------------------- actions
 
     def action(self, old: Action, new: Action) -> None:
+        if old == new:  # most actions of two releases are alike; skip the field walk
+            return
         kind, item = ChangeKind.ACTION_CHANGED, new.name
         info = ChangeSeverity.INFO
         self.name(kind, item, old.name, new.name)
@@ -388,16 +400,13 @@ class _ServiceDiff:
             self.add(kind, info, item, "api_reference", old.api_reference, new.api_reference)
         self.keyset(kind, item, "operations", old.operations, new.operations)
 
-        keys_after = _action_keys(new)
-        deps_before = _action_dependents(old)
-
         def keys_severity(before: tuple[str, ...], after: tuple[str, ...]) -> ChangeSeverity:
-            gone = _lost(before, after) - keys_after
-            return ChangeSeverity.BREAKING if gone else info
+            gone = _lost(before, after)
+            return ChangeSeverity.BREAKING if gone and gone - _action_keys(new) else info
 
         def deps_severity(before: tuple[str, ...], after: tuple[str, ...]) -> ChangeSeverity:
-            fresh = _lost(after, before) - deps_before
-            return ChangeSeverity.SECURITY if fresh else info
+            fresh = _lost(after, before)
+            return ChangeSeverity.SECURITY if fresh and fresh - _action_dependents(old) else info
 
         self.keyset(
             kind,
@@ -405,7 +414,7 @@ class _ServiceDiff:
             "condition_keys",
             old.condition_keys,
             new.condition_keys,
-            keys_severity(old.condition_keys, new.condition_keys),
+            keys_severity,
         )
         self.keyset(
             kind,
@@ -413,7 +422,7 @@ class _ServiceDiff:
             "dependent_actions",
             old.dependent_actions,
             new.dependent_actions,
-            deps_severity(old.dependent_actions, new.dependent_actions),
+            deps_severity,
         )
 
         old_rows, new_rows = _row_keys(old.resource_types), _row_keys(new.resource_types)
@@ -447,7 +456,7 @@ class _ServiceDiff:
                     f"{label}.condition_keys",
                     before.condition_keys,
                     after.condition_keys,
-                    keys_severity(before.condition_keys, after.condition_keys),
+                    keys_severity,
                 )
                 self.keyset(
                     kind,
@@ -455,7 +464,7 @@ class _ServiceDiff:
                     f"{label}.dependent_actions",
                     before.dependent_actions,
                     after.dependent_actions,
-                    deps_severity(before.dependent_actions, after.dependent_actions),
+                    deps_severity,
                 )
 
     # ----------------------------------------------------------- resource types
