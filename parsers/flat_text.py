@@ -58,10 +58,8 @@ _TOKEN_RE = re.compile(TOKEN)
 #: The access-level vocabulary as the pages write it (seen: "Permission management").
 LEVEL = r"(?:Permissions?\s+[Mm]anagement|List|Read|Write|Tagging)"
 LEVELS = rf"{LEVEL}(?:\s*,\s*{LEVEL})*"
-#: Condition-key value types seen in the SAR pages.
-KEY_TYPE = (
-    r"(?:ArrayOf)?(?:String|ARN|Arn|Bool|Boolean|Numeric|Date|IPAddress|IpAddress|Binary|Long)"
-)
+#: Condition-key value types seen in the SAR pages, any case (servicequotas 2020: "string").
+KEY_TYPE = r"(?i:(?:ArrayOf)?(?:String|ARN|Bool|Boolean|Numeric|Date|IPAddress|Binary|Long))"
 #: An action name: no whitespace, no ``:`` (a ``prefix:Action`` is a dependent action).
 IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 PERMISSION_ONLY = r"\[\s*permission\s+only\s*\]"

@@ -308,8 +308,8 @@ def test_several_access_levels_and_resource_names_with_spaces(rows_page: ParsedP
     policy = action(rows_page, "GetWidgetPolicy")
     assert policy.access_level is AccessLevel.PERMISSIONS_MANAGEMENT
     # "bot alias*" is found through the resource-types table's "bot alias"
-    assert [(r.name, r.required) for r in policy.resource_types] == [("botalias", True)]
-    assert "botalias" in {r.name for r in rows_page.resource_types}
+    assert [(r.name, r.required) for r in policy.resource_types] == [("bot alias", True)]
+    assert "bot alias" in {r.name for r in rows_page.resource_types}
 
 
 def test_line_belonging_to_no_row_is_reported_not_dropped(rows_page: ParsedPage) -> None:

@@ -190,7 +190,7 @@ def test_aligned_columns_keep_every_value_on_its_own_row(aligned: ParsedPage) ->
     assert a.condition_keys == ("aws:RequestTag/${TagKey}", "aws:TagKeys")
     tag = action(aligned, "TagWidget")
     assert [(r.name, r.condition_keys, r.dependent_actions) for r in tag.resource_types] == [
-        ("botalias", ("aws:TagKeys",), ()),
+        ("bot alias", ("aws:TagKeys",), ()),
         ("gadget", (), ("iam:PassRole",)),
     ]
     assert tag.access_levels == (AccessLevel.TAGGING, AccessLevel.WRITE)
@@ -208,7 +208,7 @@ def test_rows_wrapped_inside_a_description_or_the_action_cell_are_joined(
     wrapped = action(aligned, "AVeryLongActionNameThatWrapsBeforeItsFirstCellEnds")
     assert (wrapped.permission_only, wrapped.access_level) == (True, AccessLevel.READ)
     assert wrapped.condition_keys == ("widgets:Color",)
-    assert [r.name for r in aligned.resource_types] == ["widget", "gadget", "botalias"]
+    assert [r.name for r in aligned.resource_types] == ["widget", "gadget", "bot alias"]
 
 
 def test_shifted_cells_are_classified_and_kept_on_their_physical_row() -> None:

@@ -1,7 +1,7 @@
-"""Round trip from HTML: every page of the 2026-04-01 HTML corpus rendered as flat text
-and as pipe text (``tests/textrender.py``, lxml on the HTML, whitespace noise from a
-seeded RNG) parses back to what the HTML parser reads from the same page, on every
-field the text carries.
+"""Round trip from HTML: every page of the 2026-04-01 HTML corpus (and of the 2020-11-01
+one, the older layout) rendered as flat text and as pipe text (``tests/textrender.py``,
+lxml on the HTML, whitespace noise from a seeded RNG) parses back to what the HTML
+parser reads from the same page, on every field the text carries.
 
 Fields compared, per page (sets, so the order of rows within an action is free):
 actions, access levels, descriptions, ``[permission only]``, resource-type rows (name
@@ -30,7 +30,8 @@ from parsers.errors import UnknownFormatError
 from parsers.model import Action, ParsedPage
 from tests.textrender import read_page, render_flat, render_pipe
 
-HTML_2026 = Path("html") / "2026-04-01_110d32e3"
+# HTML folders of the corpus and how many pages each holds.
+FOLDERS = {"2026-04-01_110d32e3": 528, "2020-11-01_65f99eab": 243}
 RENDERERS = {
     "flat-text": (render_flat, flat_text),
     "pipe-text": (render_pipe, pipe_text),
@@ -39,10 +40,10 @@ IOT1_CLICK_CAUSE = (
     "the saved '301 Moved Permanently' body has no tables and no prefix: its rendering "
     "carries no actions header, so no text format (rightly) recognises it"
 )
-# (format, page, field) -> why the text cannot agree with the HTML build there.
-EXPECTED_RESIDUALS: dict[tuple[str, str, str], str] = {
-    ("flat-text", "list_awsiot1-click", "detected"): IOT1_CLICK_CAUSE,
-    ("pipe-text", "list_awsiot1-click", "detected"): IOT1_CLICK_CAUSE,
+# (folder, format, page, field) -> why the text cannot agree with the HTML build there.
+EXPECTED_RESIDUALS: dict[tuple[str, str, str, str], str] = {
+    ("2026-04-01_110d32e3", "flat-text", "list_awsiot1-click", "detected"): IOT1_CLICK_CAUSE,
+    ("2026-04-01_110d32e3", "pipe-text", "list_awsiot1-click", "detected"): IOT1_CLICK_CAUSE,
 }
 
 
@@ -77,6 +78,7 @@ FIELDS: dict[str, Callable[[ParsedPage], set[object]]] = {
 
 @dataclass(frozen=True, slots=True)
 class RoundTrip:
+    folder: str
     page: str
     fmt: str
     text: str
@@ -85,11 +87,12 @@ class RoundTrip:
     parsed: ParsedPage
 
 
-@pytest.fixture(scope="module")
-def round_trips(corpus: Path) -> list[RoundTrip]:
-    """Every page of the folder, parsed from HTML and from both text renderings (once)."""
+@pytest.fixture(scope="module", params=sorted(FOLDERS))
+def round_trips(corpus: Path, request: pytest.FixtureRequest) -> list[RoundTrip]:
+    """Every page of a folder, parsed from HTML and from both text renderings (once)."""
+    folder: str = request.param
     out: list[RoundTrip] = []
-    for path in sorted((corpus / HTML_2026).glob("*.html")):
+    for path in sorted((corpus / "html" / folder).glob("*.html")):
         source = path.read_text(encoding="utf-8")
         from_html = html.parse(source, source=path.stem)
         page = read_page(source)
@@ -100,19 +103,20 @@ def round_trips(corpus: Path) -> list[RoundTrip]:
             except UnknownFormatError:
                 detected = None
             parsed = module.parse(text, source=path.stem)
-            out.append(RoundTrip(path.stem, fmt, text, detected, from_html, parsed))
+            out.append(RoundTrip(folder, path.stem, fmt, text, detected, from_html, parsed))
     return out
 
 
-def test_every_2026_page_is_rendered_both_ways(round_trips: list[RoundTrip]) -> None:
-    assert len(round_trips) == 2 * 528
-    assert sum(len(t.html.actions) for t in round_trips) > 2 * 20_000
+def test_every_page_is_rendered_both_ways(round_trips: list[RoundTrip]) -> None:
+    folder = round_trips[0].folder
+    assert len(round_trips) == 2 * FOLDERS[folder]
+    assert sum(len(t.html.actions) for t in round_trips) > 2 * 8_000
 
 
 def test_every_rendering_is_detected_as_its_own_format(round_trips: list[RoundTrip]) -> None:
-    wrong = {(t.fmt, t.page, "detected") for t in round_trips if t.detected != t.fmt}
-    expected = {k for k in EXPECTED_RESIDUALS if k[2] == "detected"}
-    assert wrong == expected
+    wrong = {(t.folder, t.fmt, t.page, "detected") for t in round_trips if t.detected != t.fmt}
+    folder = round_trips[0].folder
+    assert wrong == {k for k in EXPECTED_RESIDUALS if k[0] == folder and k[3] == "detected"}
 
 
 @pytest.mark.parametrize("field", sorted(FIELDS))
@@ -121,8 +125,9 @@ def test_field_agrees_with_the_html_build_on_every_page(
     round_trips: list[RoundTrip], fmt: str, field: str
 ) -> None:
     get = FIELDS[field]
+    folder = round_trips[0].folder
     agreed = total = 0
-    mismatches: dict[tuple[str, str, str], tuple[list[object], list[object]]] = {}
+    mismatches: dict[tuple[str, str, str, str], tuple[list[object], list[object]]] = {}
     for t in round_trips:
         if t.fmt != fmt:
             continue
@@ -132,10 +137,10 @@ def test_field_agrees_with_the_html_build_on_every_page(
         if want != got:
             missing = sorted(want - got, key=repr)[:3]
             extra = sorted(got - want, key=repr)[:3]
-            mismatches[(fmt, t.page, field)] = (missing, extra)
-    expected = {k for k in EXPECTED_RESIDUALS if k[0] == fmt and k[2] == field}
+            mismatches[(folder, fmt, t.page, field)] = (missing, extra)
+    expected = {k for k in EXPECTED_RESIDUALS if k[:2] == (folder, fmt) and k[3] == field}
     assert total > 0
-    print(f"{fmt:10} {field:28} {agreed}/{total} = {agreed / total:.2%}")
+    print(f"{folder} {fmt:10} {field:28} {agreed}/{total} = {agreed / total:.2%}")
     assert set(mismatches) == expected, {k: v for k, v in mismatches.items() if k not in expected}
 
 
@@ -195,8 +200,9 @@ def test_flat_text_keeps_rows_as_far_as_the_text_tells_them(round_trips: list[Ro
             checked += 1
             exact += _rows(a) == _rows(b)
             wrong += _flat_rows(a) != _rows(b)
-    print(f"flat-text  row structure exact for {exact}/{checked} actions = {exact / checked:.2%}")
-    assert checked > 20_000
+    folder = round_trips[0].folder
+    print(f"{folder} flat-text row structure exact for {exact}/{checked} = {exact / checked:.2%}")
+    assert checked > 8_000
     assert wrong == 0
     assert exact < checked  # the loss is real, hence the diagnostic below
 
@@ -234,8 +240,8 @@ def test_text_renderings_report_no_loss_the_html_does_not_have(
     for t in round_trips:
         html_codes = {d.code for d in t.html.diagnostics}
         extra = {d.code for d in t.parsed.diagnostics} - html_codes - allowed[t.fmt]
-        if t.page == "list_awsiot1-click":
-            # the HTML says "no tables" in its own words; so does the text
+        if "no-tables" in html_codes:
+            # list_awsiot1-click 2026, a saved 301 body: the text says so in its own words
             assert {d.code for d in t.parsed.diagnostics} == {"no-tables"}
             continue
         assert extra == set(), (t.fmt, t.page)
@@ -250,12 +256,13 @@ def test_renderings_carry_the_whitespace_variations_they_claim(
     """Guard: the round trip is only worth something if the noise is there."""
     flat = [t.text for t in round_trips if t.fmt == "flat-text"]
     pipe = [t.text for t in round_trips if t.fmt == "pipe-text"]
+    many = len(flat) // 5
     for texts in (flat, pipe):
-        assert sum("$ { Partition}" in x for x in texts) > 100
-        assert sum("${Partition}" in x for x in texts) > 100
-        assert sum("  " in x for x in texts) > 100
-    assert sum("\n\n\n\n" in x for x in flat) > 100
+        assert sum("$ { Partition}" in x for x in texts) > many
+        assert sum("${Partition}" in x for x in texts) > many
+        assert sum("  " in x for x in texts) > many
+    assert sum("\n\n\n\n" in x for x in flat) > many
     # pipe rows wrapped before a multi-value cell, and both paddings of continuation rows
-    assert sum("|\naws:" in x or "|\niam:" in x for x in pipe) > 100
-    assert sum("\n| " in x or "\n|" in x for x in pipe) > 100
-    assert sum(" | | | |\n" in x or "||||\n" in x for x in pipe) > 100
+    assert sum("|\naws:" in x or "|\niam:" in x for x in pipe) > many
+    assert sum("\n| " in x or "\n|" in x for x in pipe) > many
+    assert sum(" | | | |\n" in x or "||||\n" in x for x in pipe) > many
