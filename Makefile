@@ -23,9 +23,9 @@ corpus:
 	@if [ -d "$(CORPUS_SRC)" ]; then $(CORPUS_SRC)/unpack.sh "$(IAM_CATALOG_CORPUS)" >/dev/null; \
 	else echo "no corpus at $(CORPUS_SRC); corpus tests need IAM_CATALOG_CORPUS" >&2; fi
 
+# Fetch snapshots/<UTC date>/ and build it; with no network, build fixtures/pages (see --help).
 catalog: $(STAMP)
-	$(BIN)/iam-catalog build fixtures/pages --out build/catalog --source-kind fixtures \
-		--note "built from the sample pages in fixtures/"
+	$(BIN)/iam-catalog regenerate --snapshots snapshots --out build/catalog --fixtures fixtures/pages
 
 test: $(STAMP) corpus
 	$(BIN)/ruff check .

@@ -4,6 +4,12 @@ This is the edge where files are read; everything it calls in ``parsers`` is pur
 Unreadable inputs (empty, binary, not UTF-8, over the size cap, no known format,
 a parser failure) each become one diagnostic naming the file and the reason,
 and the build goes on.
+
+A folder holding a snapshot (``manifest.json``, see :mod:`scraper.snapshot`) is read
+through its manifest: only its pages are parsed (never the manifest or the index pages),
+each checked against its sha256; an incomplete snapshot is refused unless
+``allow_incomplete``, which takes the failed pages from ``previous`` and records each
+as a ``stale-page`` warning.
 """
 
 from __future__ import annotations
@@ -12,12 +18,17 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from parsers.catalog import merge
 from parsers.detect import detect, get_format
 from parsers.errors import IamCatalogError, SourceError, UnknownFormatError
 from parsers.model import Catalog, CatalogSource, Diagnostic, ParsedPage, Severity
+from scraper.discover import DEFAULT_BASE_URL, DEFAULT_JSON_BASE_URL
+from scraper.fetch import FetchSummary, check_network, fetch_snapshot, latest_snapshot
+from scraper.http import HttpConfig, UnreachableError
+from scraper.snapshot import is_snapshot, snapshot_pages
 
 DEFAULT_SIZE_CAP = 20 * 1024 * 1024
 # Files in a source folder that are never pages.
@@ -37,11 +48,17 @@ class BuildResult:
     """Pages that yielded a service prefix."""
 
 
-def iter_source_files(paths: Iterable[Path]) -> list[Path]:
-    """Every file named or found below the named folders, in a stable order."""
+def iter_source_files(
+    paths: Iterable[Path], *, allow_incomplete: bool = False, previous: Path | None = None
+) -> list[Path]:
+    """Every file named or found below the named folders, in a stable order (for a
+    snapshot folder: the page files its manifest lists)."""
     out: list[Path] = []
     for p in paths:
-        if p.is_dir():
+        if p.is_dir() and is_snapshot(p):
+            pages = snapshot_pages(p, allow_incomplete=allow_incomplete, previous=previous)
+            out.extend(path for path, _ in pages.files)
+        elif p.is_dir():
             out.extend(
                 sorted(
                     f
@@ -86,7 +103,9 @@ def decode_page(path: Path, data: bytes, size_cap: int) -> tuple[str | None, Dia
     return text, None
 
 
-def parse_text(text: str, *, source: str, fmt: str | None = None, url: str | None = None) -> ParsedPage:
+def parse_text(
+    text: str, *, source: str, fmt: str | None = None, url: str | None = None
+) -> ParsedPage:
     """Detect (unless ``fmt`` is given) and parse one page's text."""
     name = fmt or detect(text)
     return get_format(name).parse(text, source=source, url=url)
@@ -116,21 +135,77 @@ def source_id(files: Sequence[tuple[str, bytes]]) -> str:
     return h.hexdigest()[:16]
 
 
+@dataclass(frozen=True, slots=True)
+class _Sources:
+    """The files of a build and what the snapshots among the sources said about them."""
+
+    files: list[Path]
+    expected_sha256: dict[Path, str]
+    diagnostics: list[Diagnostic]
+    snapshot_ids: list[str]
+    only_snapshots: bool
+
+
+def _collect(paths: Sequence[Path], allow_incomplete: bool, previous: Path | None) -> _Sources:
+    files: list[Path] = []
+    expected: dict[Path, str] = {}
+    diags: list[Diagnostic] = []
+    ids: list[str] = []
+    for p in paths:
+        if not (p.is_dir() and is_snapshot(p)):
+            files.extend(iter_source_files([p]))
+            continue
+        snap = snapshot_pages(p, allow_incomplete=allow_incomplete, previous=previous)
+        ids.append(snap.manifest.id)
+        for path, sha in snap.files:
+            files.append(path)
+            expected[path] = sha
+        for s in snap.stale:
+            diags.append(
+                Diagnostic(
+                    str(p / s.relative),
+                    None,
+                    Severity.WARNING,
+                    "stale-page",
+                    f"{p / s.relative}: fetch failed ({s.error}); built from the copy in "
+                    f"snapshot {s.previous_id} ({s.path}, fetched {s.fetched_at})",
+                )
+            )
+        for relative, reason in snap.missing:
+            diags.append(
+                Diagnostic(
+                    str(p / relative),
+                    None,
+                    Severity.ERROR,
+                    "missing-page",
+                    f"{p / relative}: {reason}",
+                )
+            )
+    return _Sources(files, expected, diags, ids, bool(ids) and len(ids) == len(paths))
+
+
 def build(
     paths: Sequence[Path],
     *,
     fmt: str | None = None,
     size_cap: int = DEFAULT_SIZE_CAP,
-    kind: str = "files",
+    kind: str | None = None,
     note: str | None = None,
     on_file: Callable[[Path], None] | None = None,
+    allow_incomplete: bool = False,
+    previous: Path | None = None,
 ) -> BuildResult:
-    """Build a catalog from files and folders (any mix of formats)."""
+    """Build a catalog from files, folders and snapshots (any mix of formats).
+
+    ``kind`` (recorded as ``source.kind``) defaults to ``snapshot`` when every source is
+    a snapshot, else ``files``; one snapshot gives the catalog its snapshot id.
+    """
     if fmt is not None:
         get_format(fmt)  # fail early on an unknown --format
-    files = iter_source_files(paths)
+    sources = _collect(paths, allow_incomplete, previous)
+    files = sources.files
     pages: list[ParsedPage] = []
-    diags: list[Diagnostic] = []
+    diags: list[Diagnostic] = list(sources.diagnostics)
     digests: list[tuple[str, bytes]] = []
     for path in files:
         try:
@@ -141,7 +216,18 @@ def build(
             )
             data = b""
         else:
-            result = parse_bytes(path, data, fmt, size_cap)
+            expected = sources.expected_sha256.get(path)
+            result: ParsedPage | Diagnostic
+            if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+                result = Diagnostic(
+                    str(path),
+                    None,
+                    Severity.ERROR,
+                    "snapshot-mismatch",
+                    f"{path}: bytes do not match the sha256 in the snapshot manifest",
+                )
+            else:
+                result = parse_bytes(path, data, fmt, size_cap)
             if isinstance(result, Diagnostic):
                 diags.append(result)
             else:
@@ -150,9 +236,10 @@ def build(
         if on_file is not None:
             on_file(path)
     formats = Counter(p.ref.format for p in pages)
+    single_snapshot = sources.only_snapshots and len(sources.snapshot_ids) == 1
     source = CatalogSource(
-        kind=kind,
-        id=source_id(digests),
+        kind=kind or ("snapshot" if sources.only_snapshots else "files"),
+        id=sources.snapshot_ids[0] if single_snapshot else source_id(digests),
         pages=len(pages),
         formats=tuple(sorted(formats.items())),
         note=note,
@@ -182,3 +269,60 @@ def load_catalog(path: Path) -> Catalog:
     if result.usable_pages == 0:
         raise SourceError(f"{path}: no usable pages found")
     return result.catalog
+
+
+@dataclass(frozen=True, slots=True)
+class Regenerated:
+    """What :func:`regenerate` built, and from what."""
+
+    result: BuildResult
+    """The build."""
+    snapshot: Path | None
+    """The snapshot fetched, or None when it fell back to the fixtures."""
+    fetch: FetchSummary | None
+    """The fetch summary, or None when it fell back."""
+    fallback_reason: str | None
+    """Why the fixtures were used (no network), or None."""
+
+
+def regenerate(
+    *,
+    snapshots: Path,
+    fixtures: Path,
+    base_url: str = DEFAULT_BASE_URL,
+    json_base_url: str = DEFAULT_JSON_BASE_URL,
+    formats: Sequence[str] = ("html",),
+    concurrency: int = 4,
+    config: HttpConfig | None = None,
+    allow_incomplete: bool = False,
+    progress: bool = False,
+    today: str | None = None,
+) -> Regenerated:
+    """Fetch the reference into ``snapshots/<UTC date>/`` (conditionally against the
+    newest complete snapshot already there) and build it; with no network, build ``fixtures``
+    instead, recording that as ``source.kind = "fixtures"`` with a note.
+
+    Only an unreachable site (the host does not resolve, no connection) falls back; any
+    other fetch failure raises, so a nightly job never silently publishes the samples.
+    """
+    day = today or datetime.now(UTC).date().isoformat()
+    try:
+        check_network(base_url)
+        # A complete one: it is also where --allow-incomplete takes failed pages from.
+        previous = latest_snapshot(snapshots, complete_only=True)
+        summary = fetch_snapshot(
+            snapshots / day,
+            base_url=base_url,
+            json_base_url=json_base_url,
+            formats=formats,
+            concurrency=concurrency,
+            previous=previous,
+            progress=progress,
+            config=config,
+        )
+    except UnreachableError as e:
+        reason = str(e)
+        note = f"built from the sample pages in {fixtures}/: no network ({reason})"
+        return Regenerated(build([fixtures], kind="fixtures", note=note), None, None, reason)
+    result = build([snapshots / day], allow_incomplete=allow_incomplete, previous=previous)
+    return Regenerated(result, snapshots / day, summary, None)

@@ -10,10 +10,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from parsers.detect import FORMATS
 from parsers.errors import IamCatalogError
 from parsers.model import Severity
+from scraper.discover import DEFAULT_BASE_URL, DEFAULT_JSON_BASE_URL
+
+if TYPE_CHECKING:
+    from output.build import BuildResult
+    from scraper.http import HttpConfig
 
 EXIT_OK, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 
@@ -33,10 +39,11 @@ def _progress(total: int, desc: str):  # type: ignore[no-untyped-def]
 
 def cmd_build(args: argparse.Namespace) -> int:
     from output.build import build, iter_source_files
-    from output.writers import write_catalog_dir
 
     paths = [Path(p) for p in args.sources]
-    bar = _progress(len(iter_source_files(paths)), "parsing")
+    previous = Path(args.previous) if args.previous else None
+    files = iter_source_files(paths, allow_incomplete=args.allow_incomplete, previous=previous)
+    bar = _progress(len(files), "parsing")
     try:
         result = build(
             paths,
@@ -45,27 +52,37 @@ def cmd_build(args: argparse.Namespace) -> int:
             kind=args.source_kind,
             note=args.note,
             on_file=(lambda _p: bar.update(1)) if bar is not None else None,
+            allow_incomplete=args.allow_incomplete,
+            previous=previous,
         )
     finally:
         if bar is not None:
             bar.close()
+    return _write_build(result, args.out, args.strict)
+
+
+def _write_build(result: BuildResult, out: str, strict: bool) -> int:
+    """Write a build's catalog to ``out`` and print its summary line (exit 2 when it found
+    nothing usable, or with ``strict`` on any error diagnostic)."""
+    from output.writers import write_catalog_dir
+
     catalog = result.catalog
     errors = [d for d in catalog.diagnostics if d.severity is Severity.ERROR]
     if result.usable_pages == 0:
         first = errors[0].message if errors else "no pages found"
         print(f"iam-catalog: error: nothing usable in the sources ({first})", file=sys.stderr)
         return EXIT_ERROR
-    write_catalog_dir(catalog, Path(args.out))
+    write_catalog_dir(catalog, Path(out))
     actions = sum(len(s.actions) for s in catalog.services)
     by_sev = {s: sum(1 for d in catalog.diagnostics if d.severity is s) for s in Severity}
     print(
         f"{result.files} files, {catalog.source.pages} pages, {len(catalog.services)} services, "
         f"{actions} actions, {len(catalog.diagnostics)} diagnostics "
         f"({by_sev[Severity.ERROR]} errors, {by_sev[Severity.WARNING]} warnings, "
-        f"{by_sev[Severity.INFO]} info) -> {args.out}",
+        f"{by_sev[Severity.INFO]} info) -> {out}",
         file=sys.stderr,
     )
-    if args.strict and errors:
+    if strict and errors:
         print(
             f"iam-catalog: error: --strict and {len(errors)} error diagnostic(s), first: "
             f"{errors[0].message}",
@@ -106,13 +123,102 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     summary = fetch_snapshot(
         Path(args.out),
         base_url=args.base_url,
-        formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
+        json_base_url=args.json_base_url,
+        formats=_formats(args.formats),
         concurrency=args.concurrency,
         previous=Path(args.previous) if args.previous else None,
         progress=sys.stderr.isatty(),
+        config=_http_config(args),
     )
     print(summary.line(), file=sys.stderr)
     return EXIT_OK if summary.complete else EXIT_ERROR
+
+
+def cmd_regenerate(args: argparse.Namespace) -> int:
+    from output.build import regenerate
+
+    outcome = regenerate(
+        snapshots=Path(args.snapshots),
+        fixtures=Path(args.fixtures),
+        base_url=args.base_url,
+        json_base_url=args.json_base_url,
+        formats=_formats(args.formats),
+        concurrency=args.concurrency,
+        config=_http_config(args),
+        allow_incomplete=args.allow_incomplete,
+        progress=sys.stderr.isatty(),
+    )
+    if outcome.fallback_reason is not None:
+        print(
+            f"iam-catalog: no network ({outcome.fallback_reason}); building from "
+            f"{args.fixtures} instead (source.kind = fixtures)",
+            file=sys.stderr,
+        )
+    elif outcome.fetch is not None:
+        print(outcome.fetch.line(), file=sys.stderr)
+    return _write_build(outcome.result, args.out, strict=False)
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    return tuple(f.strip() for f in value.split(",") if f.strip())
+
+
+def _http_config(args: argparse.Namespace) -> HttpConfig:
+    from scraper.http import HttpConfig
+
+    return HttpConfig(
+        rate=args.rate,
+        read_timeout=args.timeout,
+        connect_timeout=min(args.timeout, 10.0),
+        retries=args.retries,
+    )
+
+
+def _add_fetch_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``fetch`` and ``regenerate``."""
+    p.add_argument(
+        "--base-url",
+        default=DEFAULT_BASE_URL,
+        metavar="URL",
+        help="folder of the SAR pages; its index page lists them (default: %(default)s)",
+    )
+    p.add_argument(
+        "--json-base-url",
+        default=DEFAULT_JSON_BASE_URL,
+        metavar="URL",
+        help="AWS's programmatic service list, for --formats json (default: %(default)s)",
+    )
+    p.add_argument(
+        "--formats",
+        default="html",
+        help="comma-separated: html (the pages), md (their .md rendering), json (AWS's "
+        "programmatic JSON); default: html",
+    )
+    p.add_argument(
+        "--concurrency", type=int, default=4, metavar="N", help="parallel requests (default 4)"
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=10.0,
+        metavar="PER_S",
+        help="requests per second per host, 0 for no limit (default 10)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=4,
+        metavar="N",
+        help="retries of a request after connection errors, timeouts, 429 and 5xx, with "
+        "exponential backoff from 0.5 s (default 4)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds to wait for an answer and between body reads (default 30)",
+    )
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -123,6 +229,7 @@ def make_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
         "  iam-catalog fetch --out snapshots/2026-11-22\n"
         "  iam-catalog build snapshots/2026-11-22 --out build/catalog\n"
+        "  iam-catalog regenerate --snapshots snapshots --out build/catalog\n"
         "  iam-catalog diff old/catalog.json build/catalog/catalog.json --format md\n"
         "  iam-catalog formats",
         formatter_class=_Formatter,
@@ -152,8 +259,17 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--source-kind",
         choices=["files", "snapshot", "fixtures"],
-        default="files",
-        help="what to record as source.kind in catalog.json (default: files)",
+        help="what to record as source.kind in catalog.json (default: snapshot when every "
+        "SOURCE is a snapshot folder, else files)",
+    )
+    b.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="build an incomplete snapshot: take its failed pages from --previous (each a "
+        "stale-page warning)",
+    )
+    b.add_argument(
+        "--previous", metavar="DIR", help="earlier snapshot for --allow-incomplete to draw on"
     )
     b.add_argument("--note", help="free text recorded as source.note in catalog.json")
     b.set_defaults(func=cmd_build)
@@ -183,16 +299,37 @@ def make_parser() -> argparse.ArgumentParser:
         "snapshots/2026-11-21",
         formatter_class=_Formatter,
     )
-    f.add_argument("--out", required=True, metavar="DIR")
     f.add_argument(
-        "--base-url",
-        default="https://docs.aws.amazon.com/service-authorization/latest/reference/",
-        metavar="URL",
+        "--out", required=True, metavar="DIR", help="snapshot folder (replaced if a snapshot)"
     )
-    f.add_argument("--formats", default="html", help="comma-separated: html,md,json")
-    f.add_argument("--concurrency", type=int, default=4, metavar="N")
+    _add_fetch_options(f)
     f.add_argument("--previous", metavar="DIR", help="earlier snapshot for conditional requests")
     f.set_defaults(func=cmd_fetch)
+
+    r = sub.add_parser(
+        "regenerate",
+        help="fetch a snapshot and build it (make catalog); with no network, build the "
+        "sample pages instead",
+        description="Fetch the reference into SNAPSHOTS/<UTC date>/ (conditionally against "
+        "the newest snapshot in SNAPSHOTS) and build it into --out. When the site cannot be "
+        "reached (no network), say so in one line and build --fixtures instead, recording "
+        "source.kind = fixtures in catalog.json.",
+        epilog="example:\n  iam-catalog regenerate --snapshots snapshots --out build/catalog "
+        "--fixtures fixtures/pages",
+        formatter_class=_Formatter,
+    )
+    r.add_argument("--snapshots", default="snapshots", metavar="DIR", help="default: snapshots")
+    r.add_argument("--out", default="build/catalog", metavar="DIR", help="default: build/catalog")
+    r.add_argument(
+        "--fixtures", default="fixtures/pages", metavar="DIR", help="default: fixtures/pages"
+    )
+    _add_fetch_options(r)
+    r.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="build an incomplete snapshot, taking failed pages from the previous one",
+    )
+    r.set_defaults(func=cmd_regenerate)
 
     fm = sub.add_parser(
         "formats",

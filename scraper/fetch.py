@@ -114,9 +114,9 @@ def check_network(url: str) -> None:
         raise UnreachableError(f"cannot resolve {host} ({e})") from None
 
 
-def latest_snapshot(folder: Path) -> Path | None:
-    """The snapshot in ``folder`` with the newest ``created_at`` (unreadable ones are
-    passed over), or None."""
+def latest_snapshot(folder: Path, *, complete_only: bool = False) -> Path | None:
+    """The snapshot in ``folder`` with the newest ``created_at`` (unreadable ones, and
+    with ``complete_only`` incomplete ones, are passed over), or None."""
     best: tuple[str, str, Path] | None = None
     if not folder.is_dir():
         return None
@@ -124,9 +124,12 @@ def latest_snapshot(folder: Path) -> Path | None:
         if child.name.startswith(".") or not is_snapshot(child):
             continue
         try:
-            created = read_manifest(child).created_at
+            manifest = read_manifest(child)
         except SourceError:
             continue
+        if complete_only and not manifest.complete:
+            continue
+        created = manifest.created_at
         key = (created, child.name, child)
         if best is None or key[:2] > best[:2]:
             best = key

@@ -14,7 +14,7 @@ import pytest
 
 from scraper.fetch import fetch_snapshot, latest_snapshot
 from scraper.http import TOOL_VERSION, HttpConfig
-from scraper.snapshot import read_manifest
+from scraper.snapshot import Manifest, read_manifest
 
 from .servers import INDEX, SAR_BASE, SiteServer, sar_index, sar_site, service_list
 
@@ -260,3 +260,12 @@ def test_latest_snapshot_is_the_newest_by_creation_time(tmp_path, corpus):
     _set_created_at(tmp_path / "2026-01-02", "2026-01-04T00:00:00Z")
     assert latest_snapshot(tmp_path) == tmp_path / "2026-01-02"
     assert latest_snapshot(tmp_path / "missing") is None
+    # An incomplete snapshot is passed over when a complete one is asked for.
+    manifest = json.loads((tmp_path / "2026-01-02" / "manifest.json").read_text())
+    entry = manifest["files"]["html/" + pages[0].name]
+    entry.update(sha256=None, bytes=None, error="HTTP 500")
+    (tmp_path / "2026-01-02" / "html" / pages[0].name).unlink()
+    manifest["id"] = Manifest.from_dict(manifest).id
+    (tmp_path / "2026-01-02" / "manifest.json").write_text(json.dumps(manifest))
+    assert latest_snapshot(tmp_path) == tmp_path / "2026-01-02"
+    assert latest_snapshot(tmp_path, complete_only=True) == tmp_path / "2026-01-01"
