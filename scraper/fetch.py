@@ -7,11 +7,13 @@
 ``out`` and renamed into place at the end, so ``out`` never holds half a snapshot; a
 page that fails after all retries is recorded as failed and the snapshot is marked
 incomplete. With ``previous``, each page is requested conditionally (If-None-Match /
-If-Modified-Since) and a 304 copies the previous bytes (after checking their sha256).
+If-Modified-Since) and a 304 takes the previous bytes (after checking their sha256;
+hard-linked when possible).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import sys
@@ -258,14 +260,20 @@ class _Run:
             from tqdm import tqdm
 
             bar = tqdm(total=len(targets), desc="fetching", unit="page", file=sys.stderr)
+        pool = ThreadPoolExecutor(max_workers=concurrency)
         try:
-            with ThreadPoolExecutor(max_workers=concurrency) as pool:
-                futures = [pool.submit(self.fetch_one, t) for t in targets]
-                for future in as_completed(futures):
-                    future.result()  # fetch_one records its own failures
-                    if bar is not None:
-                        bar.update(1)
+            futures = [pool.submit(self.fetch_one, t) for t in targets]
+            for future in as_completed(futures):
+                future.result()  # fetch_one records page failures; this raises the rest
+                if bar is not None:
+                    bar.update(1)
+        except BaseException:
+            # Interrupted (Ctrl-C, a full disk): drop the queued pages instead of
+            # fetching them all before the error surfaces.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
         finally:
+            pool.shutdown(wait=True)
             if bar is not None:
                 bar.close()
 
@@ -303,9 +311,16 @@ class _Run:
     def _copy_previous(
         self, target: Target, fetched: Fetched, data: bytes, prev: FileEntry, dest: Path
     ) -> FileEntry:
-        """The entry of a 304 page, whose previous (verified) bytes go to ``dest``."""
-        write_atomic(dest, data)
-        assert self.prev_manifest is not None
+        """The entry of a 304 page, whose previous (verified) bytes go to ``dest``: as a
+        hard link to the previous file where the file system allows (snapshots are never
+        modified in place, so sharing is safe, and a nightly snapshot then costs only the
+        pages that changed), else as a copy."""
+        assert self.previous is not None and self.prev_manifest is not None
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(safe_path(self.previous, target.path), dest)
+        except OSError:  # another file system, or links not supported
+            write_atomic(dest, data)
         return FileEntry(
             target.url,
             target.format,

@@ -285,8 +285,12 @@ class Fetcher:
                 raise error(f"{url}: {_describe(e)}") from None
             if not response.is_redirect:
                 return response
-            target = urljoin(response.url, response.headers["Location"])
+            location = response.headers["Location"]
             _drain(response)
+            try:
+                target = urljoin(response.url, location)
+            except ValueError:
+                raise FetchError(f"{url}: redirect to an invalid URL {location!r}") from None
             if host_key(target) not in self.allowed_hosts:
                 raise DisallowedURLError(
                     f"{url}: redirect to {target} refused (not on an allowed host)"
@@ -314,7 +318,9 @@ class Fetcher:
                     )
                 digest.update(chunk)
                 sink.write(chunk)
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
+        except requests.RequestException as e:
+            # A stalled or cut-short body (ConnectionError, ChunkedEncodingError) or one
+            # that does not decode (ContentDecodingError): try again, then fail the page.
             raise _BodyError(f"body broke off after {size} bytes: {_describe(e)}") from None
         if declared and declared.isdigit() and identity and size != int(declared):
             raise _BodyError(f"body cut short: {size} of {declared} bytes")

@@ -3,6 +3,7 @@ every one ends as designed, with nothing lost and nothing half-written."""
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -275,3 +276,25 @@ def test_failed_fetch_leaves_the_earlier_snapshot_in_place(site, pages, tmp_path
     assert read_manifest(tmp_path / "s").id == before
     assert_all_pages_identical(tmp_path / "s", pages)
     assert_consistent(tmp_path / "s")
+
+
+def test_interrupted_fetch_stops_early_and_leaves_nothing(corpus, tmp_path):
+    pages = html_pages(corpus)[:100]
+
+    def interrupt(signum, frame):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    with SiteServer(sar_site(pages), latency=0.05) as slow:
+        previous = signal.signal(signal.SIGALRM, interrupt)
+        signal.setitimer(signal.ITIMER_REAL, 0.4)
+        start = time.monotonic()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                fetch(slow, tmp_path / "s", concurrency=1)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        # 100 pages at 50 ms would take 5 s; the queued ones were dropped.
+        assert time.monotonic() - start < 2.0
+        assert sum(slow.requests.values()) < 30
+    assert list(tmp_path.iterdir()) == []

@@ -121,6 +121,8 @@ def test_refetch_with_previous_downloads_no_page_when_nothing_changed(site, firs
     for path, e in manifest.pages().items():
         assert (e.status, e.copied_from) == (304, summary.id)
         assert (tmp_path / "again" / path).read_bytes() == (out / path).read_bytes()
+        # Same file system: the unchanged page is a hard link, not a second copy.
+        assert (tmp_path / "again" / path).stat().st_ino == (out / path).stat().st_ino
     assert_consistent(tmp_path / "again")
 
 
