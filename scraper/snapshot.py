@@ -9,6 +9,11 @@ Layout::
     DIR/md/list_<service>.md            their markdown rendering (--formats md)
     DIR/json/<service>.json             AWS's programmatic JSON (--formats json)
 
+Bytes are stored as the server meant them: exactly what was sent, after undoing any
+Content-Encoding (gzip) but never otherwise touched. An unchanged page (304) is a hard link
+to the previous snapshot's file where the file system allows, so snapshots must never
+be edited in place (each manifest's sha256 would show it if one were).
+
 The manifest (sorted keys) has one entry per file under ``files`` keyed by its path
 relative to DIR (``url``, ``status``, ``sha256``, ``bytes``, ``etag``, ``last_modified``,
 ``fetched_at``, ``error``, ``format``, ``role``, ``copied_from``) and, for the whole

@@ -9,6 +9,7 @@ what it was asked and what body bytes it sent. It works at the socket level of
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import html
 import json
@@ -64,8 +65,11 @@ class SiteServer:
         latency: float = 0.0,
         etags: bool = True,
         last_modified: bool = True,
+        compress: bool = False,
     ) -> None:
         self.latency = latency
+        self.compress = compress
+        """Send bodies gzip-encoded to clients that accept it (as docs.aws.amazon.com does)."""
         self.etags = etags
         self.last_modified = last_modified
         self._files: dict[str, _File] = {}
@@ -198,6 +202,9 @@ class SiteServer:
             not_modified = False
         if not_modified:
             self._answer(h, path, 304, b"", headers)
+        elif self.compress and "gzip" in h.headers.get("Accept-Encoding", ""):
+            headers["Content-Encoding"] = "gzip"
+            self._answer(h, path, 200, gzip.compress(file.data, mtime=0), headers)
         else:
             self._answer(h, path, 200, file.data, headers)
 

@@ -298,3 +298,29 @@ def test_interrupted_fetch_stops_early_and_leaves_nothing(corpus, tmp_path):
         assert time.monotonic() - start < 2.0
         assert sum(slow.requests.values()) < 30
     assert list(tmp_path.iterdir()) == []
+
+
+def test_gzip_encoded_pages_are_stored_decoded_byte_for_byte(pages, tmp_path):
+    with SiteServer(sar_site(pages), compress=True) as zipped:
+        summary = fetch(zipped, tmp_path / "s")
+        sent = zipped.body_bytes
+    assert summary.complete
+    assert_all_pages_identical(tmp_path / "s", pages)
+    assert sent < sum(p.stat().st_size for p in pages) / 4  # it really was compressed
+    assert_consistent(tmp_path / "s")
+
+
+def test_gzip_bomb_is_refused_at_the_size_cap_after_decoding(pages, tmp_path):
+    name = pages[2].name
+    bomb = b"<html>" + b" " * (64 * 1024 * 1024)
+    site = sar_site(pages) | {SAR_BASE + name: bomb}
+    config = HttpConfig(read_timeout=2.0, retries=0, backoff=0.01, rate=0, size_cap=1024 * 1024)
+    with SiteServer(site, compress=True) as zipped:
+        summary = fetch(zipped, tmp_path / "s", config=config)
+        sent = zipped.bytes_by_path[SAR_BASE + name]
+    entry = read_manifest(tmp_path / "s").files[f"html/{name}"]
+    assert summary.failed == 1 and sent < 200 * 1024  # 64 MB of spaces gzip to ~64 KB
+    assert entry.error == (
+        f"refused while streaming, body is over the size cap of {1024 * 1024} bytes"
+    )
+    assert_consistent(tmp_path / "s")
