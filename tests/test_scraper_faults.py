@@ -18,7 +18,7 @@ from .servers import INDEX, SAR_BASE, Fault, SiteServer, sar_index, sar_site
 from .test_scraper_fetch import assert_consistent, html_pages
 
 # Short timeouts and backoff so that every fault resolves in well under a second or two.
-FAULTY = HttpConfig(connect_timeout=1.0, read_timeout=0.3, retries=2, backoff=0.01, rate=0)
+FAULTY = HttpConfig(connect_timeout=1.0, read_timeout=0.5, retries=2, backoff=0.01, rate=0)
 PAGES = 6
 
 
@@ -90,7 +90,7 @@ def test_429_with_retry_after_is_honoured(site, pages, tmp_path):
 
 def test_stalled_response_past_the_timeout_is_retried(site, pages, tmp_path):
     path = SAR_BASE + pages[3].name
-    site.add_faults(path, Fault("stall", seconds=1.0))
+    site.add_faults(path, Fault("stall", seconds=1.2))
     summary = fetch(site, tmp_path / "s")
     assert summary.complete and site.requests[path] == 2
     assert_all_pages_identical(tmp_path / "s", pages)
@@ -99,7 +99,7 @@ def test_stalled_response_past_the_timeout_is_retried(site, pages, tmp_path):
 
 def test_response_stalled_on_every_try_fails_with_a_timeout(site, pages, tmp_path):
     name = pages[3].name
-    site.add_faults(SAR_BASE + name, *[Fault("stall", seconds=1.0)] * 3)
+    site.add_faults(SAR_BASE + name, *[Fault("stall", seconds=1.2)] * 3)
     summary = fetch(site, tmp_path / "s")
     entry = read_manifest(tmp_path / "s").files[f"html/{name}"]
     assert (summary.failed, entry.status) == (1, None)
@@ -111,7 +111,7 @@ def test_response_stalled_on_every_try_fails_with_a_timeout(site, pages, tmp_pat
 
 def test_body_stalled_midway_is_retried_and_never_saved_half(site, pages, tmp_path):
     path = SAR_BASE + pages[4].name
-    site.add_faults(path, Fault("stall_body", seconds=1.0))
+    site.add_faults(path, Fault("stall_body", seconds=1.2))
     summary = fetch(site, tmp_path / "s")
     assert summary.complete and site.requests[path] == 2
     assert_all_pages_identical(tmp_path / "s", pages)
