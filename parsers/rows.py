@@ -113,10 +113,11 @@ def split_action_cell(text: str) -> tuple[str, bool]:
 
 
 def split_resource_cell(text: str) -> tuple[str, bool]:
-    """``"object*"`` -> ``("object", True)``."""
-    name = compact(text)
+    """``"object*"`` -> ``("object", True)``. Resource-type names may hold a space
+    (gameliftstreams ``stream group``), so whitespace is collapsed, not removed."""
+    name = clean(text)
     required = name.endswith("*")
-    return name.rstrip("*"), required
+    return clean(name.rstrip("*")), required
 
 
 def parse_access_levels(text: str) -> tuple[tuple[AccessLevel, ...], tuple[str, ...]]:
@@ -206,7 +207,7 @@ def _build_resources(rows: Iterable[ResourceRow], page: str, d: _Diags) -> list[
     out: list[ResourceType] = []
     index: dict[str, int] = {}
     for r in rows:
-        name = compact(r.name)
+        name = clean(r.name)
         if not name:
             d.add(
                 r.line, Severity.WARNING, "empty-resource-name", "resource-type row without a name"

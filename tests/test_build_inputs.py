@@ -33,7 +33,7 @@ def mixed(tmp_path, corpus):
         "binary.html": bytes(range(256)) * 4,
         "latin1.html": "<html><body>Actions d\u00e9finies</body></html>".encode("latin-1"),
         "prose.txt": b"Lorem ipsum dolor sit amet.\nNothing about IAM here.\n",
-        "big.html": b"<html>" + b"x" * 5000 + b"</html>",
+        "big.html": b"<html>" + b"x" * 600_000 + b"</html>",
     }
     for name, data in bad.items():
         (src / name).write_bytes(data)
@@ -52,7 +52,7 @@ EXPECTED_CODES = {
 
 def test_each_bad_file_gives_one_diagnostic_naming_it_and_the_build_goes_on(mixed):
     src, _ = mixed
-    result = build([src], size_cap=4096)
+    result = build([src], size_cap=500_000)
     catalog = result.catalog
     for name, code in EXPECTED_CODES.items():
         diags = _errors_by_file(catalog, src / name)
@@ -65,10 +65,10 @@ def test_each_bad_file_gives_one_diagnostic_naming_it_and_the_build_goes_on(mixe
 
 def test_reasons_are_specific(mixed):
     src, _ = mixed
-    catalog = build([src], size_cap=4096).catalog
+    catalog = build([src], size_cap=500_000).catalog
     by_code = {d.code: d.message for d in catalog.diagnostics if d.page.startswith(str(src))}
     assert "byte 0xe9 at offset" in by_code["not-utf8"]
-    assert "over the size cap of 4096 bytes" in by_code["too-large"]
+    assert "over the size cap of 500000 bytes" in by_code["too-large"]
     assert by_code["unknown-format"].endswith("content matches no known format")
 
 
@@ -88,12 +88,12 @@ def test_build_exits_2_only_when_nothing_usable(tmp_path, capsys):
 def test_build_with_some_bad_files_exits_0_and_strict_exits_2(mixed, tmp_path, capsys):
     src, _ = mixed
     out = tmp_path / "out"
-    assert main(["build", str(src), "--out", str(out), "--size-cap", "4096"]) == 0
+    assert main(["build", str(src), "--out", str(out), "--size-cap", "500000"]) == 0
     catalog = orjson.loads((out / "catalog.json").read_bytes())
     assert sorted(catalog["services"]) == ["deepracer", "personalize"]
     summary = capsys.readouterr().err.strip().splitlines()[-1]
     assert summary.startswith("8 files, 2 pages, 2 services, ")
-    assert main(["build", str(src), "--out", str(out), "--size-cap", "4096", "--strict"]) == 2
+    assert main(["build", str(src), "--out", str(out), "--size-cap", "500000", "--strict"]) == 2
     assert "--strict and " in capsys.readouterr().err
 
 

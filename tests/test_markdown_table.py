@@ -270,18 +270,20 @@ def _section_lines(text: str, heading: re.Pattern[str]) -> list[str]:
     return out
 
 
-def _table_first_cells(lines: list[str]) -> list[str]:
+def _table_first_cells(lines: list[str], *, spaced: bool = False) -> list[str]:
     """First cell of every body row of the pipe tables in ``lines``, links and escapes
-    removed (an independent, line-based reading of the page)."""
+    removed (an independent, line-based reading of the page). Action and key names hold
+    no whitespace; resource-type names may (``spaced``: `bot version` on the Lex page,
+    as AWS's own JSON writes it)."""
     cells = []
     for line in lines:
         if not line.startswith("|") or line.startswith("| ---"):
             continue
         first = line.split("|")[1]
         first = re.sub(r"\[\s*(.*?)\s*\]\([^)]*\)", r"\1", first).replace("\\", "").strip()
-        # Names hold no whitespace (`bot version` on the Lex page is `botversion`).
-        first = re.sub(r"\s+", "", first.replace("[permission only]", ""))
-        if first.lower() in ("actions", "resourcetypes", "conditionkeys"):
+        first = re.sub(r"\s+", " " if spaced else "", first.replace("[permission only]", ""))
+        first = first.strip().rstrip("*").strip()
+        if first.lower().replace(" ", "") in ("actions", "resourcetypes", "conditionkeys"):
             continue
         cells.append(first)
     return cells
@@ -305,7 +307,7 @@ def test_table_pages_yield_one_item_per_distinct_table_row(markdown_corpus: Corp
         for path, text, page in markdown_corpus[date]:
             action_cells = _table_first_cells(_section_lines(text, _ACTIONS_HEADING))
             assert [a.name for a in page.actions] == _distinct(action_cells), path
-            resources = _table_first_cells(_section_lines(text, _RESOURCES_HEADING))
+            resources = _table_first_cells(_section_lines(text, _RESOURCES_HEADING), spaced=True)
             assert [r.name for r in page.resource_types] == _distinct(resources), path
             keys = _table_first_cells(_section_lines(text, _KEYS_HEADING))
             assert [k.name for k in page.condition_keys] == _distinct(keys), path

@@ -164,3 +164,14 @@ def test_resource_and_key_tables_are_normalised_and_duplicates_reported():
     assert [d.code for d in page.diagnostics] == ["duplicate-resource-type"]
     key = page.condition_keys[0]
     assert (key.name, key.description, key.types) == ("s3:prefix", "Filters by prefix", ("String",))
+
+
+def test_resource_type_names_keep_inner_spaces():
+    # gameliftstreams defines "stream group"; AWS's JSON agrees
+    assert split_resource_cell("stream  group *") == ("stream group", True)
+    page = _page(
+        [ActionRow("CreateStreamGroup", "d", "Write", "stream group*")],
+        resources=[ResourceRow(" stream\n group ", ("arn:x",))],
+    )
+    assert page.resource_types[0].name == "stream group"
+    assert page.actions[0].resource_types[0].name == "stream group"
