@@ -16,7 +16,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import lxml.html
 
-from parsers.errors import FetchError
+from parsers.errors import FetchError, SourceError
 
 INDEX_PAGE = "reference_policies_actions-resources-contextkeys.html"
 DEFAULT_BASE_URL = "https://docs.aws.amazon.com/service-authorization/latest/reference/"
@@ -73,8 +73,8 @@ def host_key(url: str) -> str:
 def normalize_base(url: str) -> str:
     """A base URL that names a folder (ends with ``/``)."""
     parts = urlsplit(url)
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-        raise FetchError(f"{url}: not an http(s) URL")
+    if not host_key(url):
+        raise SourceError(f"{url}: not an http(s) URL")
     path = parts.path if parts.path.endswith("/") else parts.path + "/"
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 

@@ -167,8 +167,10 @@ def fetch_snapshot(
     prev_manifest = read_manifest(previous) if previous is not None else None
     base = normalize_base(base_url)
     hosts = {host_key(base)}
-    json_list = normalize_base(json_base_url) if "json" in fmts else None
+    json_list = json_base_url if "json" in fmts else None
     if json_list is not None:
+        if not host_key(json_list):
+            raise SourceError(f"{json_list}: not an http(s) URL")
         hosts.add(host_key(json_list))
     started = time.monotonic()
     manifest = Manifest(

@@ -274,3 +274,11 @@ def test_snapshot_copy_keeps_working_after_the_original_is_moved(snapshot, tmp_p
     moved = tmp_path / "moved"
     shutil.move(snapshot, moved)
     assert build([moved]).catalog.source.id == read_manifest(moved).id
+
+
+@pytest.mark.parametrize("option", ["--base-url", "--json-base-url"])
+def test_cli_fetch_rejects_a_base_url_that_is_not_http(option, tmp_path, capsys):
+    argv = ["fetch", "--out", str(tmp_path / "s"), "--formats", "html,json"]
+    assert main([*argv, option, "file:///etc/"]) == 2
+    assert capsys.readouterr().err == "iam-catalog: error: file:///etc/: not an http(s) URL\n"
+    assert list(tmp_path.iterdir()) == []
