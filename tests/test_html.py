@@ -137,6 +137,14 @@ def test_html_page_without_tables_is_a_no_tables_error():
     assert "301 Moved Permanently" in page.diagnostics[0].message
 
 
+def test_html_page_of_another_site_is_a_no_prefix_error_with_its_table_reported():
+    page = parse_fixture("other_site.html")
+    assert page.prefix is None and page.actions == ()
+    assert codes(page) == [("error", "no-prefix"), ("warning", "unknown-table")]
+    assert "Amazon S3 Pricing" in page.diagnostics[0].message
+    assert "storage class | price per gb" in page.diagnostics[1].message
+
+
 def test_html_unknown_table_is_reported_and_the_other_tables_are_read():
     page = parse_fixture("unknown_table_and_bad_row.html")
     unknown = [d for d in page.diagnostics if d.code == "unknown-table"]
