@@ -62,7 +62,7 @@ LEVELS = rf"{LEVEL}(?:\s*,\s*{LEVEL})*"
 KEY_TYPE = r"(?i:(?:ArrayOf)?(?:String|ARN|Bool|Boolean|Numeric|Date|IPAddress|Binary|Long))"
 #: An action name: no whitespace, no ``:`` (a ``prefix:Action`` is a dependent action).
 IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
-PERMISSION_ONLY = r"\[\s*permission\s+only\s*\]"
+PERMISSION_ONLY = r"(?i:\[\s*permission\s+only\s*\])"
 
 _PREFIX_RE = re.compile(r"\(\s*service\s+prefix\s*:\s*`?\s*([A-Za-z0-9._\-]+)\s*`?\s*\)", re.I)
 _TITLE_RE = re.compile(
@@ -253,14 +253,14 @@ def structure_lost(page: str, ambiguous: Sequence[PendingAction]) -> Diagnostic 
     if not ambiguous:
         return None
     first = ambiguous[0]
-    names = first.cell.split()[0]
+    name = first.cell.split()[0]
     return Diagnostic(
         page,
         first.line,
         Severity.WARNING,
         "row-structure-lost",
         f"row structure lost; condition keys and dependent actions after the last resource "
-        f"type of {len(ambiguous)} action(s) attached at action level (first: {names})",
+        f"type of {len(ambiguous)} action(s) attached at action level (first: {name})",
     )
 
 
@@ -299,7 +299,6 @@ _HEADERS = (("actions", _ACTIONS_HEADER), ("resources", _RESOURCES_HEADER), ("ke
 _ACTION_LINE = re.compile(
     rf"^(?P<name>\S+)(?P<po>\s*{PERMISSION_ONLY})?(?:\s+(?P<desc>.*?))?\s+(?P<level>{LEVELS})$"
 )
-_PERMISSION_ONLY_RE = re.compile(PERMISSION_ONLY, re.I)
 _RESOURCE_LINE = re.compile(r"^(?P<name>.+?)\s+(?P<arn>\^?arn:.*)$")
 _KEY_LINE = re.compile(
     rf"^(?P<name>{TOKEN})(?:\s+(?P<desc>.*?))?\s+(?P<type>{KEY_TYPE}(?:\s*,\s*{KEY_TYPE})*)$"
