@@ -46,7 +46,7 @@ from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, compact
 
 FORMAT = "flat-text"
 DESCRIPTION = (
-    "flat-text: text extracted from an HTML page (cells joined by spaces, "
+    "Text extracted from an HTML page (cells joined by spaces, "
     "multi-value cells as paragraphs, row boundaries lost)"
 )
 

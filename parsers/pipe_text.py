@@ -63,7 +63,7 @@ from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, parse_acces
 
 FORMAT = "pipe-text"
 DESCRIPTION = (
-    "pipe-text: text extracted with | between cells (multi-value cells space-joined, "
+    "Text extracted with | between cells (multi-value cells space-joined, "
     "rows wrapped, link-only cells sometimes lost)"
 )
 
