@@ -1,21 +1,32 @@
 """Merge parsed pages into one catalog, by service prefix (pure, no I/O).
 
-Pages that share a prefix (apigateway v1/v2, elasticloadbalancing v1/v2, the
-aws-marketplace family, …) become one service listing every page. Pages are
-taken in a fixed order so the result never depends on the order files were
-read in: the newest layout first, then by page id. Layout recency matters
-because a snapshot can hold the leftover page of a renamed service beside its
-current page (2026-04-01: ``list_amazonkinesis`` in the 2020 layout beside
-``list_amazonkinesisdatastreams``); the current page must win. Where two pages
-define the same action, resource type or condition key differently, the
-winning page's definition is kept and the conflict is a diagnostic, never a
-silent overwrite.
+Pages that share a prefix become one service listing every page. Two cases:
+
+- Several *current* pages of one prefix, one per API version or product
+  (apigateway v1/v2, elasticloadbalancing v1/v2, lex v1/v2, the ses pages, the
+  aws-marketplace family): each defines the same action, resource type or key
+  for its own API, and every value belongs in the catalog. Their definitions
+  are *unioned*: resource-type rows, condition keys, dependent actions,
+  operations, ARN formats and key types from every page (AWS's programmatic
+  JSON does the same: its apigateway ``Authorizer`` carries the ARN of both
+  API versions). Single values (description, access level, …) come from the
+  first page; a page that says otherwise is a ``merge-conflict`` diagnostic,
+  and one that adds list values is a ``merge-union`` diagnostic.
+- A *leftover* page of a renamed service in an older layout beside the current
+  one (2026-04-01: ``list_amazonkinesis`` in the 2020 layout beside
+  ``list_amazonkinesisdatastreams``): it only contributes items the current
+  pages lack; where it differs, the current page wins, with a diagnostic.
+
+"Current" means the newest layout among the prefix's pages (layout names carry
+their year). Pages are taken newest layout first, then by page id, so the
+result never depends on the order files were read in.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import fields, replace
 from typing import TypeVar
 
 from .model import (
@@ -26,6 +37,7 @@ from .model import (
     Diagnostic,
     ParsedPage,
     ResourceType,
+    ResourceTypeRow,
     Service,
     Severity,
 )
@@ -50,34 +62,125 @@ def _precedence(page: ParsedPage) -> tuple[int, int, str, str, str]:
     return (-year, -month, page.ref.page, page.ref.format, page.ref.url or "")
 
 
+def _union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    """``a`` then the values of ``b`` not in it (case-insensitive for names)."""
+    seen = {v.lower() for v in a}
+    return a + tuple(v for v in b if v.lower() not in seen)
+
+
+def _union_rows(
+    a: tuple[ResourceTypeRow, ...], b: tuple[ResourceTypeRow, ...], conflicts: list[str]
+) -> tuple[ResourceTypeRow, ...]:
+    rows = list(a)
+    index = {r.name.lower(): i for i, r in enumerate(rows)}
+    for r in b:
+        i = index.get(r.name.lower())
+        if i is None:
+            index[r.name.lower()] = len(rows)
+            rows.append(r)
+            continue
+        mine = rows[i]
+        if mine.required != r.required:
+            conflicts.append(f"resource_types[{r.name}].required")
+        rows[i] = replace(
+            mine,
+            condition_keys=_union(mine.condition_keys, r.condition_keys),
+            dependent_actions=_union(mine.dependent_actions, r.dependent_actions),
+        )
+    return tuple(rows)
+
+
+# Fields of each item that are lists (unioned across current pages); all other
+# fields except provenance are single values (first page wins).
+_LIST_FIELDS = {
+    Action: ("resource_types", "condition_keys", "dependent_actions", "operations"),
+    ResourceType: ("arn_formats", "condition_keys"),
+    ConditionKey: ("types",),
+}
+
+
+def _fields(item: object) -> list[str]:
+    return [f.name for f in fields(item) if f.name not in ("page", "line")]  # type: ignore[arg-type]
+
+
+def _combine(first: _Item, other: _Item) -> tuple[_Item, list[str], list[str]]:
+    """``first`` with ``other``'s list values added: (merged, conflicting single
+    fields, list fields that gained values)."""
+    lists = _LIST_FIELDS[type(first)]
+    conflicts = [
+        f for f in _fields(first) if f not in lists and getattr(first, f) != getattr(other, f)
+    ]
+    changes: dict[str, object] = {}
+    for f in lists:
+        mine, theirs = getattr(first, f), getattr(other, f)
+        if f == "resource_types":
+            merged = _union_rows(mine, theirs, conflicts)
+        else:
+            merged = _union(mine, theirs)
+        if merged != mine:
+            changes[f] = merged
+    return replace(first, **changes), conflicts, list(changes)
+
+
 def _merge_items(
-    prefix: str, kind: str, pages: list[ParsedPage], attr: str, diags: list[Diagnostic]
+    prefix: str,
+    kind: str,
+    current: list[ParsedPage],
+    older: list[ParsedPage],
+    attr: str,
+    diags: list[Diagnostic],
 ) -> tuple[_Item, ...]:
     merged: dict[str, _Item] = {}
-    for page in pages:
+
+    def report(page: ParsedPage, item: _Item, code: str, severity: Severity, text: str) -> None:
+        diags.append(
+            Diagnostic(page.ref.page, item.line, severity, code, f"{prefix}: {kind} {text}")
+        )
+
+    for page in current:
+        for item in getattr(page, attr):
+            key = item.name.lower()
+            first = merged.get(key)
+            if first is None:
+                merged[key] = item
+                continue
+            combined, conflicts, grown = _combine(first, item)
+            merged[key] = combined
+            if conflicts:
+                report(
+                    page,
+                    item,
+                    "merge-conflict",
+                    Severity.WARNING,
+                    f"{item.name} differs from page {first.page} in "
+                    f"{', '.join(conflicts)}; value of {first.page} kept",
+                )
+            if grown:
+                report(
+                    page,
+                    item,
+                    "merge-union",
+                    Severity.INFO,
+                    f"{item.name} has more {', '.join(grown)} than on page {first.page}; "
+                    "the values of both pages are kept",
+                )
+    for page in older:
         for item in getattr(page, attr):
             key = item.name.lower()
             first = merged.get(key)
             if first is None:
                 merged[key] = item
             elif first != item:
-                fields = _differing_fields(first, item)
-                diags.append(
-                    Diagnostic(
-                        page.ref.page,
-                        item.line,
-                        Severity.WARNING,
-                        "merge-conflict",
-                        f"{prefix}: {kind} {item.name} differs from page {first.page} "
-                        f"in {', '.join(fields)}; definition of {first.page} kept",
-                    )
+                differing = [f for f in _fields(item) if getattr(first, f) != getattr(item, f)]
+                report(
+                    page,
+                    item,
+                    "merge-conflict",
+                    Severity.WARNING,
+                    f"{item.name} differs from page {first.page} (newer layout) in "
+                    f"{', '.join(differing)}; definition of {first.page} kept",
                 )
     return tuple(sorted(merged.values(), key=lambda i: (i.name.lower(), i.name)))
-
-
-def _differing_fields(a: object, b: object) -> list[str]:
-    names = [f for f in a.__slots__ if f not in ("page", "line")]  # type: ignore[attr-defined]
-    return [f for f in names if getattr(a, f) != getattr(b, f)] or ["case"]
 
 
 def merge(
@@ -107,18 +210,21 @@ def merge(
     services: list[Service] = []
     for prefix in sorted(by_prefix):
         group = by_prefix[prefix]
+        newest = layout_recency(group[0].ref.layout)
+        current = [p for p in group if layout_recency(p.ref.layout) == newest]
+        older = group[len(current) :]
         names = [p.service_name for p in group if p.service_name]
         services.append(
             Service(
                 prefix=prefix,
                 name=names[0] if names else prefix,
                 pages=tuple(p.ref for p in group),
-                actions=_merge_items(prefix, "action", group, "actions", diags),
+                actions=_merge_items(prefix, "action", current, older, "actions", diags),
                 resource_types=_merge_items(
-                    prefix, "resource type", group, "resource_types", diags
+                    prefix, "resource type", current, older, "resource_types", diags
                 ),
                 condition_keys=_merge_items(
-                    prefix, "condition key", group, "condition_keys", diags
+                    prefix, "condition key", current, older, "condition_keys", diags
                 ),
             )
         )

@@ -10,7 +10,7 @@ import pytest
 from output.cli import main, make_parser
 from parsers.detect import FORMATS
 
-COMMANDS = ("build", "diff", "fetch", "formats")
+COMMANDS = ("build", "diff", "fetch", "formats", "regenerate")
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -170,3 +170,66 @@ def test_page_in_the_newest_layout_wins_over_a_leftover_page():
     ]
     assert service.name == "Amazon Kinesis Data Streams"
     assert service.actions[0].condition_keys == ("aws:TagKeys",)
+
+
+def test_current_pages_of_one_prefix_are_unioned():
+    # apigateway v1 and v2 pages (both current) define DELETE and Authorizer for their
+    # own API; AWS's JSON carries both ARNs and the rows of both pages, and so do we.
+    v1 = _page(
+        "list_amazonapigatewaymanagement",
+        "apigateway",
+        [ActionRow("DELETE", "Deletes a resource", "Write", "RestApi", ("k:v1",), line=4)],
+        [ResourceRow("Authorizer", ("arn:${Partition}:apigateway:${Region}::/restapis/a",))],
+        [KeyRow("aws:TagKeys", "Filters by tag keys", ("ArrayOfString",))],
+        name="Amazon API Gateway Management",
+    )
+    v2 = _page(
+        "list_amazonapigatewaymanagementv2",
+        "apigateway",
+        [
+            ActionRow("DELETE", "Deletes a resource", "Write", "Api", line=8),
+            ActionRow("DELETE", "Deletes a resource", "Write", "RestApi", ("k:v2",), line=9),
+        ],
+        [ResourceRow("Authorizer", ("arn:${Partition}:apigateway:${Region}::/apis/a",))],
+        [KeyRow("aws:TagKeys", "Filters by tag keys", ("String",))],
+        name="Amazon API Gateway Management V2",
+    )
+    catalog = merge([v2, v1], SOURCE)
+    (service,) = catalog.services
+    (action,) = service.actions
+    assert [(r.name, r.condition_keys) for r in action.resource_types] == [
+        ("RestApi", ("k:v1", "k:v2")),
+        ("Api", ()),
+    ]
+    assert service.resource_types[0].arn_formats == (
+        "arn:${Partition}:apigateway:${Region}::/restapis/a",
+        "arn:${Partition}:apigateway:${Region}::/apis/a",
+    )
+    assert service.condition_keys[0].types == ("ArrayOfString", "String")
+    assert sorted((d.code, d.severity.value) for d in catalog.diagnostics) == [
+        ("merge-union", "info"),
+        ("merge-union", "info"),
+        ("merge-union", "info"),
+    ]
+
+
+def test_leftover_page_only_fills_in_missing_items():
+    current = build_page(
+        PageRef("list_b_current", "html", "sar-2023"),
+        prefix="svc",
+        service_name="New",
+        actions=[ActionRow("A", "new", "Write", "x")],
+    )
+    stale = build_page(
+        PageRef("list_a_old", "html", "sar-2020"),
+        prefix="svc",
+        service_name="Old",
+        actions=[ActionRow("A", "old", "Write", "y"), ActionRow("Gone", "old", "Read")],
+    )
+    catalog = merge([stale, current], SOURCE)
+    a, gone = catalog.services[0].actions
+    assert (a.description, [r.name for r in a.resource_types]) == ("new", ["x"])
+    assert gone.name == "Gone" and gone.page == "list_a_old"
+    (diag,) = catalog.diagnostics
+    assert (diag.code, diag.page) == ("merge-conflict", "list_a_old")
+    assert "(newer layout) in description, resource_types" in diag.message
