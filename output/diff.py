@@ -233,6 +233,11 @@ class CatalogDiff:
     the old (new) source lists no actions for (see :data:`SOURCE_GAP_CODES`): those
     additions (removals) reflect the source, not AWS. For reports; not in the JSON."""
 
+    old_label: str = ""
+    """What the old catalog was built from (``source_label``), for reports; not in the JSON."""
+    new_label: str = ""
+    """What the new catalog was built from, for reports; not in the JSON."""
+
     def service_name(self, prefix: str) -> str:
         """The name of a changed service ('' if unknown)."""
         return dict(self.service_names).get(prefix, "")
@@ -616,6 +621,19 @@ def diff(old: Catalog, new: Catalog) -> CatalogDiff:
         _summarise(changes),
         tuple(names),
         tuple(gaps),
+        source_label(old),
+        source_label(new),
+    )
+
+
+def source_label(catalog: Catalog) -> str:
+    """``"snapshot, 528 pages (html 528), 459 services"``: what a catalog was built from."""
+    src = catalog.source
+    formats = ", ".join(f"{name} {n}" for name, n in src.formats)
+    n = len(catalog.services)
+    return (
+        f"{src.kind}, {src.pages} page{'s' * (src.pages != 1)} ({formats or 'none'}), "
+        f"{n} service{'s' * (n != 1)}"
     )
 
 

@@ -224,7 +224,7 @@ def _md_summary(d: CatalogDiff) -> str:
     lines = [
         "## IAM catalog changes\n",
         "\n",
-        f"{md_code(d.old_id)} → {md_code(d.new_id)}: ",
+        f"old {md_code(d.old_id)} ({d.old_label}) → new {md_code(d.new_id)} ({d.new_label}): ",
     ]
     if d.is_empty:
         lines.append("**no changes**.\n")
@@ -612,7 +612,7 @@ def _html_service(service: str, title: str, changes: list[Change]) -> str:
     )
 
 
-_PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
+_PLACEHOLDER = re.compile(r"@@([A-Z_]+)@@")
 
 
 def _template() -> str:
@@ -631,6 +631,8 @@ def render_html(d: CatalogDiff) -> str:
     fills = {
         "OLD": _h(d.old_id),
         "NEW": _h(d.new_id),
+        "OLD_LABEL": _h(d.old_label),
+        "NEW_LABEL": _h(d.new_label),
         "TOTAL": str(len(d.changes)),
         "SUMMARY": _html_summary(d),
         "FILTERS": "" if d.is_empty else _html_filters(d),

@@ -18,7 +18,11 @@ NEW = FIXTURES / "diff" / "new" / "catalog.json"
 def test_diff_of_a_catalog_with_itself_exits_0_and_says_no_changes(capsys):
     assert main(["diff", str(OLD), str(OLD)]) == 0
     out, err = capsys.readouterr()
-    assert out == "## IAM catalog changes\n\n`old-2024-01-01` → `old-2024-01-01`: **no changes**.\n"
+    label = "files, 3 pages (html 3), 3 services"
+    assert out == (
+        f"## IAM catalog changes\n\nold `old-2024-01-01` ({label}) → "
+        f"new `old-2024-01-01` ({label}): **no changes**.\n"
+    )
     assert err == ""
 
 

@@ -109,7 +109,8 @@ def test_markdown_starts_with_the_summary_table_and_lists_breaking_first(fixture
 def test_markdown_of_an_empty_diff_says_no_changes():
     c = _catalog(_service("s3", 2), id="same")
     assert render_markdown(diff(c, c)) == (
-        "## IAM catalog changes\n\n`same` → `same`: **no changes**.\n"
+        "## IAM catalog changes\n\nold `same` (files, 1 page (none), 1 service) → "
+        "new `same` (files, 1 page (none), 1 service): **no changes**.\n"
     )
 
 
