@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import fields, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .model import (
     Action,
@@ -110,13 +110,12 @@ def _combine(first: _Item, other: _Item) -> tuple[_Item, list[str], list[str]]:
     conflicts = [
         f for f in _fields(first) if f not in lists and getattr(first, f) != getattr(other, f)
     ]
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     for f in lists:
         mine, theirs = getattr(first, f), getattr(other, f)
-        if f == "resource_types":
-            merged = _union_rows(mine, theirs, conflicts)
-        else:
-            merged = _union(mine, theirs)
+        merged: tuple[Any, ...] = (
+            _union_rows(mine, theirs, conflicts) if f == "resource_types" else _union(mine, theirs)
+        )
         if merged != mine:
             changes[f] = merged
     return replace(first, **changes), conflicts, list(changes)
