@@ -12,14 +12,18 @@ Pages that share a prefix become one service listing every page. Two cases:
   API versions). Single values (description, access level, …) come from the
   first page; a page that says otherwise is a ``merge-conflict`` diagnostic,
   and one that adds list values is a ``merge-union`` diagnostic.
-- A *leftover* page of a renamed service in an older layout beside the current
-  one (2026-04-01: ``list_amazonkinesis`` in the 2020 layout beside
-  ``list_amazonkinesisdatastreams``): it only contributes items the current
-  pages lack; where it differs, the current page wins, with a diagnostic.
+- A *superseded* page: the leftover page of a renamed service in an older
+  layout beside the current one (2026-04-01: ``list_amazonkinesis`` in the 2020
+  layout beside ``list_amazonkinesisdatastreams``; ``list_awssso`` beside
+  ``list_awsiamidentitycenter``). What it alone says was removed by AWS when the
+  page was replaced (``sso:DescribeDirectories``), so it contributes nothing; a
+  ``superseded-page`` diagnostic names it and every item only it has, so nothing
+  is lost silently.
 
-"Current" means the newest layout among the prefix's pages (layout names carry
-their year). Pages are taken newest layout first, then by page id, so the
-result never depends on the order files were read in.
+"Current" means the newest layout among the prefix's pages: layout names carry
+the year (and month) of the layout or page template they were served with.
+Pages are taken newest layout first, then by page id, so the result never
+depends on the order files were read in.
 """
 
 from __future__ import annotations
@@ -122,12 +126,7 @@ def _combine(first: _Item, other: _Item) -> tuple[_Item, list[str], list[str]]:
 
 
 def _merge_items(
-    prefix: str,
-    kind: str,
-    current: list[ParsedPage],
-    older: list[ParsedPage],
-    attr: str,
-    diags: list[Diagnostic],
+    prefix: str, kind: str, current: list[ParsedPage], attr: str, diags: list[Diagnostic]
 ) -> tuple[_Item, ...]:
     merged: dict[str, _Item] = {}
 
@@ -163,23 +162,41 @@ def _merge_items(
                     f"{item.name} has more {', '.join(grown)} than on page {first.page}; "
                     "the values of both pages are kept",
                 )
-    for page in older:
-        for item in getattr(page, attr):
-            key = item.name.lower()
-            first = merged.get(key)
-            if first is None:
-                merged[key] = item
-            elif first != item:
-                differing = [f for f in _fields(item) if getattr(first, f) != getattr(item, f)]
-                report(
-                    page,
-                    item,
-                    "merge-conflict",
-                    Severity.WARNING,
-                    f"{item.name} differs from page {first.page} (newer layout) in "
-                    f"{', '.join(differing)}; definition of {first.page} kept",
-                )
     return tuple(sorted(merged.values(), key=lambda i: (i.name.lower(), i.name)))
+
+
+# How many item names a superseded-page diagnostic spells out.
+_NAMES_SHOWN = 12
+
+
+def _superseded(prefix: str, page: ParsedPage, current: list[ParsedPage]) -> Diagnostic:
+    """The diagnostic for a page left out because a newer page of its prefix exists."""
+    only: list[str] = []
+    for attr, kind in (
+        ("actions", "action"),
+        ("resource_types", "resource type"),
+        ("condition_keys", "condition key"),
+    ):
+        known = {i.name.lower() for p in current for i in getattr(p, attr)}
+        only.extend(f"{kind} {i.name}" for i in getattr(page, attr) if i.name.lower() not in known)
+    newer = f"{current[0].ref.page} ({current[0].ref.layout})"
+    head = f"{prefix}: page ({page.ref.layout}) superseded by {newer}; left out"
+    if not only:
+        return Diagnostic(
+            page.ref.page,
+            None,
+            Severity.INFO,
+            "superseded-page",
+            f"{head}, it has nothing the current pages lack",
+        )
+    shown = ", ".join(only[:_NAMES_SHOWN]) + (", …" if len(only) > _NAMES_SHOWN else "")
+    return Diagnostic(
+        page.ref.page,
+        None,
+        Severity.WARNING,
+        "superseded-page",
+        f"{head} with {len(only)} item(s) no current page has: {shown}",
+    )
 
 
 def merge(
@@ -211,19 +228,19 @@ def merge(
         group = by_prefix[prefix]
         newest = layout_recency(group[0].ref.layout)
         current = [p for p in group if layout_recency(p.ref.layout) == newest]
-        older = group[len(current) :]
-        names = [p.service_name for p in group if p.service_name]
+        diags.extend(_superseded(prefix, p, current) for p in group[len(current) :])
+        names = [p.service_name for p in current if p.service_name]
         services.append(
             Service(
                 prefix=prefix,
                 name=names[0] if names else prefix,
                 pages=tuple(p.ref for p in group),
-                actions=_merge_items(prefix, "action", current, older, "actions", diags),
+                actions=_merge_items(prefix, "action", current, "actions", diags),
                 resource_types=_merge_items(
-                    prefix, "resource type", current, older, "resource_types", diags
+                    prefix, "resource type", current, "resource_types", diags
                 ),
                 condition_keys=_merge_items(
-                    prefix, "condition key", current, older, "condition_keys", diags
+                    prefix, "condition key", current, "condition_keys", diags
                 ),
             )
         )

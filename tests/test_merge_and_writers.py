@@ -213,7 +213,7 @@ def test_current_pages_of_one_prefix_are_unioned():
     ]
 
 
-def test_leftover_page_only_fills_in_missing_items():
+def test_superseded_page_contributes_nothing_and_names_what_only_it_had():
     current = build_page(
         PageRef("list_b_current", "html", "sar-2023"),
         prefix="svc",
@@ -225,11 +225,38 @@ def test_leftover_page_only_fills_in_missing_items():
         prefix="svc",
         service_name="Old",
         actions=[ActionRow("A", "old", "Write", "y"), ActionRow("Gone", "old", "Read")],
+        keys=[KeyRow("svc:Old", "d", ("String",))],
     )
     catalog = merge([stale, current], SOURCE)
-    a, gone = catalog.services[0].actions
-    assert (a.description, [r.name for r in a.resource_types]) == ("new", ["x"])
-    assert gone.name == "Gone" and gone.page == "list_a_old"
+    (service,) = catalog.services
+    assert [p.page for p in service.pages] == ["list_b_current", "list_a_old"]
+    assert service.name == "New"
+    assert [(a.name, a.description) for a in service.actions] == [("A", "new")]
+    assert service.condition_keys == ()
     (diag,) = catalog.diagnostics
-    assert (diag.code, diag.page) == ("merge-conflict", "list_a_old")
-    assert "(newer layout) in description, resource_types" in diag.message
+    assert (diag.code, diag.severity.value, diag.page) == (
+        "superseded-page",
+        "warning",
+        "list_a_old",
+    )
+    assert diag.message == (
+        "svc: page (sar-2020) superseded by list_b_current (sar-2023); left out with 2 item(s) "
+        "no current page has: action Gone, condition key svc:Old"
+    )
+
+
+def test_superseded_page_with_nothing_new_is_an_info():
+    current = build_page(
+        PageRef("list_new", "html", "sar-2023"),
+        prefix="svc",
+        service_name="S",
+        actions=[ActionRow("A", "d", "Read")],
+    )
+    stale = build_page(
+        PageRef("list_old", "html", "sar-2020"),
+        prefix="svc",
+        service_name="S",
+        actions=[ActionRow("A", "d", "Read")],
+    )
+    (diag,) = merge([stale, current], SOURCE).diagnostics
+    assert (diag.code, diag.severity.value) == ("superseded-page", "info")
