@@ -108,16 +108,19 @@ def compact(text: str) -> str:
 
 def split_action_cell(text: str) -> tuple[str, bool]:
     """``"Foo [permission only]"`` -> ``("Foo", True)``."""
-    permission_only = bool(_PERMISSION_ONLY.search(text))
-    return compact(_PERMISSION_ONLY.sub("", text)), permission_only
+    if _PERMISSION_ONLY.search(text) is None:
+        return compact(text), False
+    return compact(_PERMISSION_ONLY.sub("", text)), True
 
 
 def split_resource_cell(text: str) -> tuple[str, bool]:
     """``"object*"`` -> ``("object", True)``. Resource-type names may hold a space
     (gameliftstreams ``stream group``), so whitespace is collapsed, not removed."""
     name = clean(text)
-    required = name.endswith("*")
-    return clean(name.rstrip("*")), required
+    if not name.endswith("*"):
+        return name, False
+    # ``name`` is already clean: only a space before the stars can be left to strip.
+    return name.rstrip("*").rstrip(), True
 
 
 def parse_access_levels(text: str) -> tuple[tuple[AccessLevel, ...], tuple[str, ...]]:
@@ -150,19 +153,9 @@ def classify(value: str, known_keys: set[str]) -> str:
     return "action"
 
 
-def _dedupe(values: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    seen: set[str] = set()
-    kept: list[str] = []
-    dropped: list[str] = []
-    for v in values:
-        if not v:
-            continue
-        if v in seen:
-            dropped.append(v)
-        else:
-            seen.add(v)
-            kept.append(v)
-    return tuple(kept), tuple(dropped)
+def _dedupe(values: Iterable[str]) -> tuple[str, ...]:
+    """The non-empty values, each once, in first-seen order."""
+    return tuple(dict.fromkeys(filter(None, values)))
 
 
 # --------------------------------------------------------------------------- build
@@ -213,8 +206,8 @@ def _build_resources(rows: Iterable[ResourceRow], page: str, d: _Diags) -> list[
                 r.line, Severity.WARNING, "empty-resource-name", "resource-type row without a name"
             )
             continue
-        arns, _ = _dedupe(compact(a) for a in r.arns)
-        keys, _ = _dedupe(compact(k) for k in r.condition_keys)
+        arns = _dedupe(compact(a) for a in r.arns)
+        keys = _dedupe(compact(k) for k in r.condition_keys)
         if not arns:
             d.add(r.line, Severity.WARNING, "no-arn", f"resource type {name} has no ARN format")
         rt = ResourceType(name, arns, keys, page, r.line)
@@ -234,13 +227,31 @@ def _build_resources(rows: Iterable[ResourceRow], page: str, d: _Diags) -> list[
     return out
 
 
+class _Group:
+    """The rows of one action, and what its first row says."""
+
+    __slots__ = ("name", "permission_only", "rows")
+
+    def __init__(self, name: str, permission_only: bool, row: ActionRow) -> None:
+        self.name = name
+        self.permission_only = permission_only
+        self.rows = [row]
+
+
+# What one access-level cell text reads as: (levels, unknown parts, most specific level).
+_Levels = tuple[tuple[AccessLevel, ...], tuple[str, ...], AccessLevel | None]
+
+
 def _build_action(
-    name: str, rows: list[ActionRow], page: str, known_keys: set[str], d: _Diags
+    group: _Group, page: str, known_keys: set[str], levels_of: dict[str, _Levels], d: _Diags
 ) -> Action:
+    name, rows = group.name, group.rows
     first = rows[0]
-    _, permission_only = split_action_cell(first.action)
     description = clean(first.description)
     for r in rows[1:]:
+        # A cell carried down by a rowspan is the same text: only differing texts need cleaning.
+        if r.description == first.description and r.access_level == first.access_level:
+            continue
         if clean(r.description) != description or clean(r.access_level) != clean(
             first.access_level
         ):
@@ -251,7 +262,12 @@ def _build_action(
                 f"rows of action {name} disagree on description or access level; first row kept",
             )
             break
-    levels, unknown = parse_access_levels(first.access_level)
+    # Most pages use a handful of access-level texts for hundreds of actions.
+    parsed = levels_of.get(first.access_level)
+    if parsed is None:
+        levels, unknown = parse_access_levels(first.access_level)
+        parsed = levels_of[first.access_level] = (levels, unknown, most_specific(levels))
+    levels, unknown, access_level = parsed
     for u in unknown:
         d.add(
             first.line,
@@ -262,60 +278,62 @@ def _build_action(
 
     own_keys: list[str] = []
     own_actions: list[str] = []
-    typed_rows: list[tuple[str, bool, list[str], list[str], int | None]] = []
+    resource_types: list[ResourceTypeRow] = []
+    seen_rows: set[str] = set()
     for r in rows:
         keys = [compact(k) for k in r.condition_keys]
         deps = [compact(a) for a in r.dependent_actions]
         for v in r.unclassified:
             (keys if classify(v, known_keys) == "key" else deps).append(compact(v))
         rname, required = split_resource_cell(r.resource_type)
-        if rname:
-            typed_rows.append((rname, required, keys, deps, r.line))
-        else:
+        if not rname:
             own_keys.extend(keys)
             own_actions.extend(deps)
-
-    resource_types: list[ResourceTypeRow] = []
-    seen_rows: set[str] = set()
-    for rname, required, keys, deps, line in typed_rows:
-        if rname.lower() in seen_rows:
+            continue
+        lowered = rname.lower()
+        if lowered in seen_rows:
             d.add(
-                line,
+                r.line,
                 Severity.WARNING,
                 "duplicate-resource-row",
                 f"{name}: resource type {rname} listed on two rows; both kept",
             )
-        seen_rows.add(rname.lower())
-        k, _ = _dedupe(keys)
-        a, _ = _dedupe(deps)
-        resource_types.append(ResourceTypeRow(rname, required, k, a))
-    ck, _ = _dedupe(own_keys)
-    da, _ = _dedupe(own_actions)
-    operations, _ = _dedupe(compact(o) for r in rows for o in r.operations)
-    api_reference = next((r.api_reference for r in rows if r.api_reference), None)
+        seen_rows.add(lowered)
+        resource_types.append(
+            ResourceTypeRow(
+                rname, required, _dedupe(keys) if keys else (), _dedupe(deps) if deps else ()
+            )
+        )
+    operations = [compact(o) for r in rows for o in r.operations]
     return Action(
         name=name,
         description=description,
-        access_level=most_specific(levels),
+        access_level=access_level,
         access_levels=levels,
-        permission_only=permission_only,
-        api_reference=api_reference,
+        permission_only=group.permission_only,
+        api_reference=first.api_reference
+        or next((r.api_reference for r in rows if r.api_reference), None),
         resource_types=tuple(resource_types),
-        condition_keys=ck,
-        dependent_actions=da,
-        operations=operations,
+        condition_keys=_dedupe(own_keys) if own_keys else (),
+        dependent_actions=_dedupe(own_actions) if own_actions else (),
+        operations=_dedupe(operations) if operations else (),
         page=page,
         line=first.line,
     )
 
 
-def _group_actions(rows: Iterable[ActionRow], d: _Diags) -> list[tuple[str, list[ActionRow]]]:
+def _group_actions(rows: Iterable[ActionRow], d: _Diags) -> list[_Group]:
     """Consecutive rows naming the same action form one action."""
-    groups: list[tuple[str, list[ActionRow]]] = []
-    index: dict[str, int] = {}
+    groups: list[_Group] = []
+    index: dict[str, _Group] = {}
     previous: str | None = None
+    previous_cell: str | None = None
     for r in rows:
-        name, _ = split_action_cell(r.action)
+        # Rows a rowspan carries down repeat the action cell's text: same name, no new split.
+        if r.action == previous_cell:
+            groups[-1].rows.append(r)
+            continue
+        name, permission_only = split_action_cell(r.action)
         if not name:
             d.add(
                 r.line,
@@ -325,21 +343,23 @@ def _group_actions(rows: Iterable[ActionRow], d: _Diags) -> list[tuple[str, list
             )
             continue
         key = name.lower()
+        previous_cell = r.action
         if key == previous:
-            groups[-1][1].append(r)
+            groups[-1].rows.append(r)
             continue
-        if key in index:
+        found = index.get(key)
+        if found is not None:
             d.add(
                 r.line,
                 Severity.WARNING,
                 "duplicate-action",
                 f"action {name} appears again after other actions; its rows are merged "
-                f"into the first occurrence (line {groups[index[key]][1][0].line})",
+                f"into the first occurrence (line {found.rows[0].line})",
             )
-            groups[index[key]][1].append(r)
+            found.rows.append(r)
         else:
-            index[key] = len(groups)
-            groups.append((name, [r]))
+            index[key] = _Group(name, permission_only, r)
+            groups.append(index[key])
         previous = key
     return groups
 
@@ -360,7 +380,8 @@ def build_page(
     condition_keys = _build_keys(keys, ref.page, d)
     known = {k.name.lower() for k in condition_keys}
     resource_types = _build_resources(resources, ref.page, d)
-    built = [_build_action(n, rs, ref.page, known, d) for n, rs in _group_actions(actions, d)]
+    levels_of: dict[str, _Levels] = {}
+    built = [_build_action(g, ref.page, known, levels_of, d) for g in _group_actions(actions, d)]
     missing = [a for a in built if a.access_level is None]
     if missing:
         d.add(
