@@ -228,15 +228,32 @@ def _grid(
     all_fresh = (True,) * width
     for tr in rows:
         cells = [c for c in tr if c.tag in _CELL_TAGS]
-        # Fast path (most rows): nothing carried down, one cell per column, no spans.
-        if not holding and len(cells) == width:
-            simple = True
+        # Fast paths (almost every row): cells without spans that fill exactly the columns
+        # no rowspan holds, in order.
+        if len(cells) == width - holding:
             for c in cells:
                 if c.get("rowspan") is not None or c.get("colspan") is not None:
-                    simple = False
                     break
-            if simple:
-                yield _GridRow(tr.sourceline, cells, all_fresh)
+            else:
+                if not holding:
+                    yield _GridRow(tr.sourceline, cells, all_fresh)
+                    continue
+                # A continuation row of a rowspan (2023 layout: the action's first three
+                # cells are held, the row brings the other three).
+                given = iter(cells)
+                slots: list[_HtmlElement | None] = []
+                fresh: list[bool] = []
+                for i in columns:
+                    if left[i]:
+                        slots.append(held[i])
+                        fresh.append(False)
+                        left[i] -= 1
+                        if not left[i]:
+                            holding -= 1
+                    else:
+                        slots.append(next(given))
+                        fresh.append(True)
+                yield _GridRow(tr.sourceline, slots, fresh)
                 continue
         slots = [held[i] if left[i] else None for i in columns]
         if holding:
