@@ -8,6 +8,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -66,57 +67,83 @@ def write_json(catalog: Catalog, out: IO[bytes]) -> None:
     out.write(dumps_catalog(catalog))
 
 
-def _join(values: Any) -> str:
-    return LIST_SEP.join(values)
-
-
 def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _rows(catalog: Catalog, name: str) -> Iterator[tuple[str, ...]]:
+# AccessLevel is a StrEnum: each member is the string of its value, so lists of levels are
+# joined as they are.
+
+
+def _services(catalog: Catalog) -> Iterator[tuple[str, ...]]:
     for s in catalog.services:
-        if name == "services.csv":
+        yield (
+            s.prefix,
+            s.name,
+            LIST_SEP.join(p.page for p in s.pages),
+            str(len(s.actions)),
+            str(len(s.resource_types)),
+            str(len(s.condition_keys)),
+        )
+
+
+def _actions(catalog: Catalog) -> Iterator[tuple[str, ...]]:
+    join = LIST_SEP.join
+    for s in catalog.services:
+        prefix = s.prefix
+        for a in s.actions:
             yield (
-                s.prefix,
-                s.name,
-                _join(p.page for p in s.pages),
-                str(len(s.actions)),
-                str(len(s.resource_types)),
-                str(len(s.condition_keys)),
+                prefix,
+                a.name,
+                a.description,
+                a.access_level.value if a.access_level else "",
+                join(a.access_levels),
+                _bool(a.permission_only),
+                a.api_reference or "",
+                join([r.name + "*" if r.required else r.name for r in a.resource_types]),
+                join(a.condition_keys),
+                join(a.dependent_actions),
+                join(a.operations),
             )
-        elif name == "actions.csv":
-            for a in s.actions:
+
+
+def _action_resource_types(catalog: Catalog) -> Iterator[tuple[str, ...]]:
+    join = LIST_SEP.join
+    for s in catalog.services:
+        prefix = s.prefix
+        for a in s.actions:
+            for r in a.resource_types:
                 yield (
-                    s.prefix,
+                    prefix,
                     a.name,
-                    a.description,
-                    a.access_level.value if a.access_level else "",
-                    _join(level.value for level in a.access_levels),
-                    _bool(a.permission_only),
-                    a.api_reference or "",
-                    _join(r.name + ("*" if r.required else "") for r in a.resource_types),
-                    _join(a.condition_keys),
-                    _join(a.dependent_actions),
-                    _join(a.operations),
+                    r.name,
+                    _bool(r.required),
+                    join(r.condition_keys),
+                    join(r.dependent_actions),
                 )
-        elif name == "action_resource_types.csv":
-            for a in s.actions:
-                for r in a.resource_types:
-                    yield (
-                        s.prefix,
-                        a.name,
-                        r.name,
-                        _bool(r.required),
-                        _join(r.condition_keys),
-                        _join(r.dependent_actions),
-                    )
-        elif name == "resource_types.csv":
-            for rt in s.resource_types:
-                yield (s.prefix, rt.name, _join(rt.arn_formats), _join(rt.condition_keys))
-        elif name == "condition_keys.csv":
-            for k in s.condition_keys:
-                yield (s.prefix, k.name, k.description, _join(k.types))
+
+
+def _resource_types(catalog: Catalog) -> Iterator[tuple[str, ...]]:
+    join = LIST_SEP.join
+    for s in catalog.services:
+        for rt in s.resource_types:
+            yield (s.prefix, rt.name, join(rt.arn_formats), join(rt.condition_keys))
+
+
+def _condition_keys(catalog: Catalog) -> Iterator[tuple[str, ...]]:
+    for s in catalog.services:
+        for k in s.condition_keys:
+            yield (s.prefix, k.name, k.description, LIST_SEP.join(k.types))
+
+
+# The rows of each CSV table, in the column order of CSV_COLUMNS.
+_ROWS: dict[str, Callable[[Catalog], Iterator[tuple[str, ...]]]] = {
+    "services.csv": _services,
+    "actions.csv": _actions,
+    "action_resource_types.csv": _action_resource_types,
+    "resource_types.csv": _resource_types,
+    "condition_keys.csv": _condition_keys,
+}
 
 
 def write_csv(catalog: Catalog, name: str, out: IO[str]) -> None:
@@ -124,7 +151,7 @@ def write_csv(catalog: Catalog, name: str, out: IO[str]) -> None:
     (opened with ``newline=""``)."""
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS[name])
-    w.writerows(_rows(catalog, name))
+    w.writerows(_ROWS[name](catalog))
 
 
 @contextmanager
@@ -148,10 +175,10 @@ def write_catalog_dir(catalog: Catalog, out_dir: Path) -> list[Path]:
     """Write ``catalog.json`` and ``csv/*.csv`` under ``out_dir``, each file atomically
     (a failure leaves the previous version of that file in place, never half a file)."""
     files: dict[Path, Callable[[IO[Any]], None]] = {
-        out_dir / "catalog.json": lambda f: write_json(catalog, f)
+        out_dir / "catalog.json": partial(write_json, catalog)
     }
     for name in CSV_COLUMNS:
-        files[out_dir / "csv" / name] = lambda f, n=name: write_csv(catalog, n, f)
+        files[out_dir / "csv" / name] = partial(write_csv, catalog, name)
     written = []
     for path, writer in files.items():
         with atomic_open(path, "wb" if path.suffix == ".json" else "w") as f:
