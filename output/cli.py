@@ -37,6 +37,17 @@ def _progress(total: int, desc: str):  # type: ignore[no-untyped-def]
     return tqdm(total=total, desc=desc, unit="file", file=sys.stderr, leave=False)
 
 
+def _jobs(text: str) -> int:
+    """``--jobs``: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from output.build import build, iter_source_files
 
@@ -54,6 +65,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             on_file=(lambda _p: bar.update(1)) if bar is not None else None,
             allow_incomplete=args.allow_incomplete,
             previous=previous,
+            jobs=args.jobs,
         )
     finally:
         if bar is not None:
@@ -272,6 +284,13 @@ def make_parser() -> argparse.ArgumentParser:
         "--previous", metavar="DIR", help="earlier snapshot for --allow-incomplete to draw on"
     )
     b.add_argument("--note", help="free text recorded as source.note in catalog.json")
+    b.add_argument(
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="processes that read and parse the pages (default: the number of CPUs; "
+        "1 parses in this process); the output is the same for any N",
+    )
     b.set_defaults(func=cmd_build)
 
     d = sub.add_parser(
