@@ -2,11 +2,17 @@
 
 Each measurement runs in a fresh child process (so peak RSS is its own); the time is
 taken inside the child around the work only (imports excluded), median of REPEATS runs
-alternating the two, so both see the same machine load.
+alternating the three, so all see the same machine load.
+
+The full build is measured twice: serial (``jobs=1``, everything in one process, like the
+bare parse) and with the default number of jobs (worker processes read and parse the
+pages; merging and writing stay in the main process). The bare parse is always serial.
+A parallel build's memory is its main process plus each worker: both are printed.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -15,55 +21,94 @@ import tempfile
 from pathlib import Path
 
 REPEATS = 3
+TARGET = 2.0
 
 BARE_LXML = """
-import sys, time
+import json, resource, sys, time
 from pathlib import Path
 import lxml.html
 files = sorted(Path(sys.argv[1]).glob("*.html"))
 t = time.perf_counter()
 for f in files:
     lxml.html.document_fromstring(f.read_bytes())
-print(time.perf_counter() - t)
+seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
 FULL_BUILD = """
-import sys, time
+import json, resource, sys, time
 from pathlib import Path
 from output.build import build
 from output.writers import write_catalog_dir
+jobs = int(sys.argv[3]) or None
 t = time.perf_counter()
-result = build([Path(sys.argv[1])])
+result = build([Path(sys.argv[1])], jobs=jobs)
+built = time.perf_counter()
 write_catalog_dir(result.catalog, Path(sys.argv[2]))
-print(time.perf_counter() - t)
+end = time.perf_counter()
+print(json.dumps({
+    "seconds": end - t,
+    "build": built - t,
+    "write": end - built,
+    "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    "workers_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+}))
 """
 
 
-def measure(code: str, *args: str) -> tuple[float, int]:
-    """(seconds reported by the child, child's peak RSS in KiB)."""
+def measure(code: str, *args: str) -> dict[str, float]:
+    """What the child reports: seconds of work, its peak RSS in KiB (``rss``) and, for a
+    build, its phases and the largest peak RSS of its worker processes (``workers_rss``)."""
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, _ = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"bench child failed with exit {proc.returncode}")
-    return float(out.strip().splitlines()[-1]), usage.ru_maxrss
+    data: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return data
+
+
+def _median(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def _mib(kib: float) -> str:
+    return f"{kib / 1024:.0f} MiB"
 
 
 def run(corpus: Path) -> None:
+    from output.build import default_jobs
+
     pages = corpus / "html" / "2026-04-01_110d32e3"
     files = sorted(pages.glob("*.html"))
     size = sum(f.stat().st_size for f in files)
-    print(f"input: {len(files)} pages, {size / 1e6:.1f} MB ({pages})")
-    bare, full = [], []
+    jobs = default_jobs()
+    print(f"input: {len(files)} pages, {size / 1e6:.1f} MB ({pages}); {jobs} CPU(s) usable")
+    bare: list[dict[str, float]] = []
+    serial: list[dict[str, float]] = []
+    parallel: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as out:
         for _ in range(REPEATS):
             bare.append(measure(BARE_LXML, str(pages)))
-            full.append(measure(FULL_BUILD, str(pages), out))
-    b = statistics.median(t for t, _ in bare)
-    f = statistics.median(t for t, _ in full)
-    for label, secs, runs in (("bare lxml.html parse", b, bare), ("full build (+ write)", f, full)):
-        rss = max(m for _, m in runs) / 1024
-        print(f"{label:<21}: {secs:7.3f} s  (median of {REPEATS}; peak RSS {rss:.0f} MiB)")
-    print(f"ratio full / bare    : {f / b:7.2f}x  (target <= 2.0x)")
+            serial.append(measure(FULL_BUILD, str(pages), out, "1"))
+            parallel.append(measure(FULL_BUILD, str(pages), out, "0"))
+    b = _median(bare, "seconds")
+    rss = max(r["rss"] for r in bare)
+    print(f"bare lxml.html parse      : {b:7.3f} s  (median of {REPEATS}; peak RSS {_mib(rss)})")
+    for label, runs in (("full build, jobs=1", serial), (f"full build, jobs={jobs}", parallel)):
+        f = _median(runs, "seconds")
+        main_rss = max(r["rss"] for r in runs)
+        workers_rss = max(r["workers_rss"] for r in runs)
+        memory = f"peak RSS {_mib(main_rss)}"
+        if runs is parallel and jobs > 1:
+            memory += f" main + {jobs} workers of up to {_mib(workers_rss)} each"
+        print(
+            f"{label:<26}: {f:7.3f} s  (median of {REPEATS}: read+parse+merge "
+            f"{_median(runs, 'build'):.3f} s, write {_median(runs, 'write'):.3f} s; {memory})"
+        )
+    for label, runs in (("jobs=1", serial), (f"jobs={jobs}", parallel)):
+        ratio = _median(runs, "seconds") / b
+        verdict = "ok" if ratio <= TARGET else "OVER TARGET"
+        print(f"ratio full / bare, {label:<7}: {ratio:7.2f}x  (target <= {TARGET}x: {verdict})")
