@@ -6,8 +6,9 @@ alternating the three, so all see the same machine load.
 
 The full build is measured twice: serial (``jobs=1``, everything in one process, like the
 bare parse) and with the default number of jobs (worker processes read and parse the
-pages; merging and writing stay in the main process). The bare parse is always serial.
-A parallel build's memory is its main process plus each worker: both are printed.
+pages, the main process merges; then a forked child writes catalog.json while the main
+process writes the CSV tables). The bare parse is always serial. A parallel build's
+memory is its main process plus each child: both are printed.
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ print(json.dumps({"seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_
 FULL_BUILD = """
 import json, resource, sys, time
 from pathlib import Path
-from output.build import build
+from output.build import build, default_jobs
 from output.writers import write_catalog_dir
 jobs = int(sys.argv[3]) or None
 t = time.perf_counter()
 result = build([Path(sys.argv[1])], jobs=jobs)
 built = time.perf_counter()
-write_catalog_dir(result.catalog, Path(sys.argv[2]))
+write_catalog_dir(result.catalog, Path(sys.argv[2]), jobs=jobs or default_jobs())
 end = time.perf_counter()
 print(json.dumps({
     "seconds": end - t,
@@ -103,7 +104,7 @@ def run(corpus: Path) -> None:
         workers_rss = max(r["workers_rss"] for r in runs)
         memory = f"peak RSS {_mib(main_rss)}"
         if runs is parallel and jobs > 1:
-            memory += f" main + {jobs} workers of up to {_mib(workers_rss)} each"
+            memory += f" main + children of up to {_mib(workers_rss)} each"
         print(
             f"{label:<26}: {f:7.3f} s  (median of {REPEATS}: read+parse+merge "
             f"{_median(runs, 'build'):.3f} s, write {_median(runs, 'write'):.3f} s; {memory})"
