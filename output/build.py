@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copyreg
 import dataclasses
+import gc
 import hashlib
 import io
 import operator
@@ -24,6 +25,7 @@ import pickle
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -180,6 +182,21 @@ _MIN_FILES_FOR_POOL = 16
 _CHUNKS_PER_JOB = 32
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (worker processes forked meanwhile inherit the
+    pause). Parsed pages are tens of thousands of small objects without cycles, kept to the
+    end: as they pile up, each full collection rescans all of them again, for nothing
+    (some 5% of a build). Reference counting still frees everything else at once."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def default_jobs() -> int:
     """The number of CPUs this process may run on."""
     try:
@@ -332,14 +349,15 @@ def build(
     digests: list[tuple[str, bytes]] = []
     read = partial(_read_file, fmt=fmt, size_cap=size_cap)
     work = [(path, sources.expected_sha256.get(path)) for path in files]
-    for path, (result, digest) in zip(files, _map_files(read, work, jobs), strict=True):
-        if isinstance(result, Diagnostic):
-            diags.append(result)
-        else:
-            pages.append(result)
-        digests.append((path.name, digest))
-        if on_file is not None:
-            on_file(path)
+    with _cyclic_gc_paused():
+        for path, (result, digest) in zip(files, _map_files(read, work, jobs), strict=True):
+            if isinstance(result, Diagnostic):
+                diags.append(result)
+            else:
+                pages.append(result)
+            digests.append((path.name, digest))
+            if on_file is not None:
+                on_file(path)
     formats = Counter(p.ref.format for p in pages)
     single_snapshot = sources.only_snapshots and len(sources.snapshot_ids) == 1
     source = CatalogSource(

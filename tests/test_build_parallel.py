@@ -4,6 +4,7 @@ processes read and parse the pages, and the output is byte-identical for any N."
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import pickle
 import shutil
@@ -153,3 +154,17 @@ def test_parallel_write_of_a_small_catalog_is_byte_identical(tmp_path: Path) -> 
     write_catalog_dir(catalog, tmp_path / "serial", jobs=1)
     write_catalog_dir(catalog, tmp_path / "forked", jobs=2)
     assert _output_bytes(tmp_path / "serial") == _output_bytes(tmp_path / "forked")
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_build_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> None:
+    """The build pauses the cyclic collector while pages pile up, then restores it."""
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
+    try:
+        build([FIXTURES / "html"], jobs=1)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
