@@ -323,15 +323,16 @@ def _build_action(
 
 
 def _group_actions(rows: Iterable[ActionRow], d: _Diags) -> list[_Group]:
-    """Consecutive rows naming the same action form one action."""
+    """Consecutive rows naming the same action form one action; an action named again
+    after other actions is merged into its first occurrence, with a diagnostic."""
     groups: list[_Group] = []
     index: dict[str, _Group] = {}
-    previous: str | None = None
+    current: _Group | None = None  # the group the previous row went to
     previous_cell: str | None = None
     for r in rows:
         # Rows a rowspan carries down repeat the action cell's text: same name, no new split.
-        if r.action == previous_cell:
-            groups[-1].rows.append(r)
+        if current is not None and r.action == previous_cell:
+            current.rows.append(r)
             continue
         name, permission_only = split_action_cell(r.action)
         if not name:
@@ -344,8 +345,8 @@ def _group_actions(rows: Iterable[ActionRow], d: _Diags) -> list[_Group]:
             continue
         key = name.lower()
         previous_cell = r.action
-        if key == previous:
-            groups[-1].rows.append(r)
+        if current is not None and key == current.name.lower():
+            current.rows.append(r)
             continue
         found = index.get(key)
         if found is not None:
@@ -357,10 +358,10 @@ def _group_actions(rows: Iterable[ActionRow], d: _Diags) -> list[_Group]:
                 f"into the first occurrence (line {found.rows[0].line})",
             )
             found.rows.append(r)
+            current = found
         else:
-            index[key] = _Group(name, permission_only, r)
-            groups.append(index[key])
-        previous = key
+            current = index[key] = _Group(name, permission_only, r)
+            groups.append(current)
     return groups
 
 

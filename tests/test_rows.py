@@ -175,3 +175,19 @@ def test_resource_type_names_keep_inner_spaces():
     )
     assert page.resource_types[0].name == "stream group"
     assert page.actions[0].resource_types[0].name == "stream group"
+
+
+def test_rows_following_a_repeated_action_stay_with_it():
+    # A, B, A, A: the last row belongs to A (its second occurrence), not to B
+    page = _page(
+        [
+            ActionRow("A", "d", "Read", "x", line=1),
+            ActionRow("B", "d", "Read", "b", line=2),
+            ActionRow("A", "d", "Read", "y", line=3),
+            ActionRow("A", "d", "Read", "z", line=4),
+        ]
+    )
+    a, b = page.actions
+    assert [r.name for r in a.resource_types] == ["x", "y", "z"]
+    assert [r.name for r in b.resource_types] == ["b"]
+    assert [d.code for d in page.diagnostics] == ["duplicate-action"]
