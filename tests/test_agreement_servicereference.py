@@ -287,20 +287,6 @@ def _raw_json(corpus: Path, prefix: str) -> dict[str, Any]:
     return orjson.loads((corpus / SERVICEREFERENCE / prefix / f"{prefix}.json").read_bytes())
 
 
-def test_cause_other_page_of_the_prefix_matches_the_json(expected, pages_of):
-    for e in _entries(expected, "merge-kept-other-page"):
-        pages = pages_of(e["service"])
-        values = [value_of(p, e["field"], e["item"]) for p in pages]
-        assert len(pages) >= 2, e
-        assert e["json"] in values, (e, values)
-        union: set[bytes] = set()
-        for v in values:
-            if isinstance(v, list):
-                union.update(orjson.dumps(x) for x in v)
-        in_union = isinstance(e["html"], list) and {orjson.dumps(x) for x in e["html"]} == union
-        assert e["html"] in values or in_union, (e, values)
-
-
 def test_cause_json_without_annotations(expected, corpus):
     for e in _entries(expected, "json-without-annotations"):
         raw = _raw_json(corpus, e["service"])

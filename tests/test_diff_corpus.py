@@ -278,11 +278,18 @@ def _one(pair: Pair, **match: Any) -> Dict:
     return found[0]
 
 
-def test_html_sso_delete_permissions_policy_became_permissions_management(html_pair):
-    # 2020 list_awssso: "Write"; 2026 list_awsiamidentitycentersuccessortoawssinglesign-on:
-    # "Permissions management"
-    c = _one(html_pair, service="sso", action="DeletePermissionsPolicy", field="access_level")
-    assert (c["old"], c["new"], c["severity"]) == ("Write", "Permissions management", "security")
+def test_html_appmesh_tag_resource_became_tagging(html_pair):
+    # 2020 list_awsappmesh: "Write"; 2026 list_awsappmesh: "Tagging"
+    c = _one(html_pair, service="appmesh", action="TagResource", field="access_level")
+    assert (c["old"], c["new"], c["severity"]) == ("Write", "Tagging", "security")
+
+
+def test_html_sso_actions_only_on_a_superseded_page_are_removed(html_pair):
+    # 2026 keeps DeletePermissionsPolicy only on list_awssso (2020 layout) and
+    # list_awsiamidentitycentersuccessortoawssinglesign-on (2021-12 template), both
+    # superseded by list_awsiamidentitycenter: the action is gone from the current docs.
+    c = _one(html_pair, service="sso", action="DeletePermissionsPolicy")
+    assert (c["kind"], c["severity"]) == ("action_removed", "breaking")
 
 
 def test_html_cognito_identity_untag_resource_now_requires_identitypool(html_pair):

@@ -340,7 +340,8 @@ def test_every_2026_page_parses_as_html_with_a_known_layout(pages_2026):
         else:
             assert not errors, page_id
     # 32 pages of the folder still have the 2020-2023 <a id> markup (see the agreement test)
-    assert layouts == {"sar-2023": 495, "sar-2020": 32, "unknown": 1}
+    # 23 have the <td id> markup with the dated 2021-12 page template (leftover pages)
+    assert layouts == {"sar-2023": 472, "sar-2021-12": 23, "sar-2020": 32, "unknown": 1}
 
 
 def test_every_action_cell_of_every_2026_page_becomes_an_action(pages_2026):
@@ -402,3 +403,28 @@ def test_2020_build_reads_every_page_in_the_user_guide_layout(html_2020):
     abort = next(a for a in s3.actions if a.name == "AbortMultipartUpload")
     assert [(r.name, r.required) for r in abort.resource_types] == [("object", True)]
     assert "s3:DataAccessPointArn" in abort.condition_keys
+
+
+@pytest.mark.parametrize(
+    ("script", "layout"),
+    [
+        (
+            "https://docs.aws.amazon.com/assets/r/awsdocs-doc-page.js?version=2021.12.02",
+            "sar-2021-12",
+        ),
+        ("https://docs.aws.amazon.com/assets/r/awsdocs-doc-page.2.0.0.js", "sar-2023"),
+    ],
+)
+def test_dated_page_template_names_the_layout(script, layout):
+    # policy_sentry's folder keeps leftover pages of renamed services served with the
+    # dated 2021-12 template beside the current page; the dated name ranks them lower.
+    text = (HTML_FIXTURES / "sar2023_rowspan.html").read_text(encoding="utf-8")
+    text = text.replace("</head>", f'<script defer="" src="{script}"></script>\n</head>', 1)
+    page = html.parse(text, source="list_x")
+    assert page.ref.layout == layout
+    assert (
+        page.actions
+        == html.parse(
+            (HTML_FIXTURES / "sar2023_rowspan.html").read_text(encoding="utf-8"), source="list_x"
+        ).actions
+    )
