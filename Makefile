@@ -29,6 +29,7 @@ catalog: $(STAMP)
 
 test: $(STAMP) corpus
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

@@ -34,7 +34,11 @@ def _progress(total: int, desc: str):  # type: ignore[no-untyped-def]
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="file", file=sys.stderr, leave=False)
+    # monitor_interval=0: no monitor thread, so the build's worker processes are forked
+    # from a process without threads.
+    return tqdm(
+        total=total, desc=desc, unit="file", file=sys.stderr, leave=False, monitor_interval=0
+    )
 
 
 def _jobs(text: str) -> int:
@@ -70,13 +74,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    return _write_build(result, args.out, args.strict, jobs=args.jobs)
+    return _write_build(result, args.out, args.strict)
 
 
-def _write_build(result: BuildResult, out: str, strict: bool, jobs: int | None = None) -> int:
+def _write_build(result: BuildResult, out: str, strict: bool) -> int:
     """Write a build's catalog to ``out`` and print its summary line (exit 2 when it found
-    nothing usable, or with ``strict`` on any error diagnostic). ``jobs`` as for ``build``."""
-    from output.build import default_jobs
+    nothing usable, or with ``strict`` on any error diagnostic)."""
     from output.writers import write_catalog_dir
 
     catalog = result.catalog
@@ -85,7 +88,7 @@ def _write_build(result: BuildResult, out: str, strict: bool, jobs: int | None =
         first = errors[0].message if errors else "no pages found"
         print(f"iam-catalog: error: nothing usable in the sources ({first})", file=sys.stderr)
         return EXIT_ERROR
-    write_catalog_dir(catalog, Path(out), jobs=jobs or default_jobs())
+    write_catalog_dir(catalog, Path(out))
     actions = sum(len(s.actions) for s in catalog.services)
     by_sev = {s: sum(1 for d in catalog.diagnostics if d.severity is s) for s in Severity}
     print(
@@ -289,7 +292,7 @@ def make_parser() -> argparse.ArgumentParser:
         "--jobs",
         type=_jobs,
         metavar="N",
-        help="processes that read, parse and write (default: the number of CPUs; 1 does "
+        help="processes that read and parse the pages (default: the number of CPUs; 1 does "
         "everything in this process); the output is the same for any N",
     )
     b.set_defaults(func=cmd_build)

@@ -4,13 +4,10 @@
 from __future__ import annotations
 
 import csv
-import errno
-import multiprocessing
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
 
@@ -173,72 +170,16 @@ def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
         raise
 
 
-def write_catalog_dir(catalog: Catalog, out_dir: Path, *, jobs: int = 1) -> list[Path]:
+def write_catalog_dir(catalog: Catalog, out_dir: Path) -> list[Path]:
     """Write ``catalog.json`` and ``csv/*.csv`` under ``out_dir``, each file atomically
-    (a failure leaves the previous version of that file in place, never half a file).
-
-    With ``jobs`` > 1, where processes can be forked, a child process writes
-    ``catalog.json`` while this one writes the CSV tables (the bytes are the same); an
-    error in the child is raised here.
-    """
+    (a failure leaves the previous version of that file in place, never half a file)."""
     json_path = out_dir / "catalog.json"
-    csv_files = {out_dir / "csv" / name: name for name in CSV_COLUMNS}
-    child = _start_json_child(catalog, json_path) if jobs > 1 and _CAN_FORK else None
-    try:
-        if child is None:
-            _write_json_file(catalog, json_path)
-        for path, name in csv_files.items():
-            with atomic_open(path, "w") as f:
-                write_csv(catalog, name, f)
-    finally:
-        # Waited for even when this process failed, whose error then goes first.
-        error = _finish_json_child(*child, json_path) if child is not None else None
-    if error is not None:
-        raise error
-    return [json_path, *csv_files]
-
-
-def _write_json_file(catalog: Catalog, path: Path) -> None:
-    with atomic_open(path, "wb") as f:
+    with atomic_open(json_path, "wb") as f:
         write_json(catalog, f)
-
-
-# The child inherits the catalog from memory, so only fork can start it cheaply.
-_CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
-
-
-def _start_json_child(
-    catalog: Catalog, path: Path
-) -> tuple[multiprocessing.process.BaseProcess, Connection]:
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_json_child, args=(catalog, path, send), daemon=True)
-    child.start()
-    send.close()
-    return child, receive
-
-
-def _json_child(catalog: Catalog, path: Path, report: Connection) -> None:
-    """In the child: write the file, send back None or the exception."""
-    try:
-        _write_json_file(catalog, path)
-    except BaseException as e:  # every failure goes back to the parent
-        report.send(e)
-    else:
-        report.send(None)
-    finally:
-        report.close()
-
-
-def _finish_json_child(
-    child: multiprocessing.process.BaseProcess, report: Connection, path: Path
-) -> BaseException | None:
-    """Wait for the child; what went wrong in it, if anything."""
-    try:
-        error: BaseException | None = report.recv()
-    except EOFError:
-        error = OSError(errno.EIO, "the process writing it ended without reporting", str(path))
-    finally:
-        report.close()
-        child.join()
-    return error
+    written = [json_path]
+    for name in CSV_COLUMNS:
+        path = out_dir / "csv" / name
+        with atomic_open(path, "w") as f:
+            write_csv(catalog, name, f)
+        written.append(path)
+    return written

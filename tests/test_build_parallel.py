@@ -46,12 +46,12 @@ def _pid(item: tuple[Path, str | None]) -> tuple[int, bytes]:
 @pytest.fixture(scope="module")
 def html_2020_outputs(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
     """The 2020 HTML folder built and written with jobs=1 and with jobs=2 (pages parsed
-    in worker processes, catalog.json written by a forked child)."""
+    in worker processes)."""
     folder = corpus / "html" / "2020-11-01_65f99eab"
     outs = {}
     for jobs in (1, 2):
         out = tmp_path_factory.mktemp(f"jobs{jobs}")
-        write_catalog_dir(build([folder], jobs=jobs).catalog, out, jobs=jobs)
+        write_catalog_dir(build([folder], jobs=jobs).catalog, out)
         outs[jobs] = out
     return outs
 
@@ -135,25 +135,6 @@ def test_cli_rejects_jobs_zero(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "argument --jobs: must be a whole number of at least 1, not '0'" in err
-
-
-def test_an_error_writing_catalog_json_in_the_child_is_raised_here(tmp_path: Path) -> None:
-    catalog = build([FIXTURES / "html"], jobs=1).catalog
-    out = tmp_path / "out"
-    (out / "catalog.json" / "in-the-way").mkdir(parents=True)
-    with pytest.raises(IsADirectoryError):
-        write_catalog_dir(catalog, out, jobs=2)
-    assert (out / "catalog.json").is_dir()
-    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
-    # The CSV tables are written by this process all the same.
-    assert (out / "csv" / "actions.csv").read_text().startswith("service,action,")
-
-
-def test_parallel_write_of_a_small_catalog_is_byte_identical(tmp_path: Path) -> None:
-    catalog = build([FIXTURES / "html"], jobs=1).catalog
-    write_catalog_dir(catalog, tmp_path / "serial", jobs=1)
-    write_catalog_dir(catalog, tmp_path / "forked", jobs=2)
-    assert _output_bytes(tmp_path / "serial") == _output_bytes(tmp_path / "forked")
 
 
 @pytest.mark.parametrize("enabled", [True, False])

@@ -6,9 +6,8 @@ alternating the three, so all see the same machine load.
 
 The full build is measured twice: serial (``jobs=1``, everything in one process, like the
 bare parse) and with the default number of jobs (worker processes read and parse the
-pages, the main process merges; then a forked child writes catalog.json while the main
-process writes the CSV tables). The bare parse is always serial. A parallel build's
-memory is its main process plus each child: both are printed.
+pages, the main process merges and writes). The bare parse is always serial. A parallel
+build's memory is its main process plus each worker: both are printed.
 """
 
 from __future__ import annotations
@@ -39,13 +38,13 @@ print(json.dumps({"seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_
 FULL_BUILD = """
 import json, resource, sys, time
 from pathlib import Path
-from output.build import build, default_jobs
+from output.build import build
 from output.writers import write_catalog_dir
 jobs = int(sys.argv[3]) or None
 t = time.perf_counter()
 result = build([Path(sys.argv[1])], jobs=jobs)
 built = time.perf_counter()
-write_catalog_dir(result.catalog, Path(sys.argv[2]), jobs=jobs or default_jobs())
+write_catalog_dir(result.catalog, Path(sys.argv[2]))
 end = time.perf_counter()
 print(json.dumps({
     "seconds": end - t,
