@@ -491,21 +491,23 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
 _TABLE_NAMES = {"actions": "actions", "resources": "resource types", "keys": "condition keys"}
 
 
+def scenario_diagnostic(page: str, cell: str, lines: Sequence[int]) -> Diagnostic | None:
+    """The diagnostic for one action whose SCENARIO rows (at ``lines``) are not carried."""
+    if not lines:
+        return None
+    return Diagnostic(
+        page,
+        lines[0],
+        Severity.WARNING,
+        "scenario-rows",
+        f"{cell.split()[0]}: {len(lines)} SCENARIO row(s) list the resource types of one "
+        "scenario each; the model has no place for scenarios, they are not carried",
+    )
+
+
 def scenario_diagnostics(page: str, actions: Iterable[PendingAction]) -> list[Diagnostic]:
     """One diagnostic per action with ``SCENARIO:`` rows, which are not carried."""
-    out: list[Diagnostic] = []
-    for a in actions:
-        labels = [v for v in a.values if v.scenario]
-        if labels:
-            out.append(
-                Diagnostic(
-                    page,
-                    labels[0].line,
-                    Severity.WARNING,
-                    "scenario-rows",
-                    f"{a.cell.split()[0]}: {len(labels)} SCENARIO row(s) list the resource "
-                    "types of one scenario each; the model has no place for scenarios, they "
-                    "are not carried",
-                )
-            )
-    return out
+    found = (
+        scenario_diagnostic(page, a.cell, [v.line for v in a.values if v.scenario]) for a in actions
+    )
+    return [d for d in found if d is not None]

@@ -53,6 +53,7 @@ from .flat_text import (
     missing_tables,
     read_key_line,
     resource_key,
+    scenario_diagnostic,
     service_name,
     service_prefix,
     split_resources,
@@ -515,19 +516,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
 
 
 def _scenario_diagnostics(page: str, actions: Sequence[_Action]) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    for a in actions:
-        scen = [r for r in a.rows if r.scenario]
-        if scen:
-            out.append(
-                Diagnostic(
-                    page,
-                    scen[0].line,
-                    Severity.WARNING,
-                    "scenario-rows",
-                    f"{a.cell.split()[0]}: {len(scen)} SCENARIO row(s) list the resource "
-                    "types of one scenario each; the model has no place for scenarios, they "
-                    "are not carried",
-                )
-            )
-    return out
+    found = (
+        scenario_diagnostic(page, a.cell, [r.line for r in a.rows if r.scenario]) for a in actions
+    )
+    return [d for d in found if d is not None]
