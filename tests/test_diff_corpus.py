@@ -18,7 +18,7 @@ import pytest
 from output.build import BuildResult, build
 from output.diff import CatalogDiff, diff
 from output.report import MD_LIMIT, render
-from parsers.model import catalog_to_dict
+from output.writers import dumps_catalog
 
 Dict = dict[str, Any]
 ITEM_TYPES = ("action", "resource_type", "condition_key")
@@ -44,8 +44,8 @@ class Pair:
     """A release pair: both catalogs as JSON dicts, the diff and its JSON report."""
 
     def __init__(self, old: BuildResult, new: BuildResult) -> None:
-        self.old = catalog_to_dict(old.catalog)
-        self.new = catalog_to_dict(new.catalog)
+        self.old = orjson.loads(dumps_catalog(old.catalog))
+        self.new = orjson.loads(dumps_catalog(new.catalog))
         self.diff: CatalogDiff = diff(old.catalog, new.catalog)
         self.report: Dict = orjson.loads(render(self.diff, "json"))
         self.again: CatalogDiff = diff(old.catalog, new.catalog)

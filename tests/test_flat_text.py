@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from parsers import flat_text, pipe_text
@@ -39,7 +40,7 @@ def page_to_dict(page: ParsedPage) -> dict[str, Any]:
         page.resource_types,
         page.condition_keys,
     )
-    d = service_to_dict(service)
+    d = orjson.loads(orjson.dumps(service_to_dict(service)))  # tuples -> JSON lists
     d["format"] = page.ref.format
     d["layout"] = page.ref.layout
     d["diagnostics"] = [diagnostic_to_dict(x) for x in page.diagnostics]

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from parsers import html, markdown_list, markdown_table
@@ -34,16 +35,23 @@ SEED_002 = SEED_PAGES / "002_f8ee0784d18e5bdf.txt"
 VERSION_DATES = ("2017-12-01", "2018-04-25", "2019-08-12", "2020-11-06")
 
 
+def _json(value: Any) -> Any:
+    """What the catalog writer would write, read back (tuples become lists)."""
+    return orjson.loads(orjson.dumps(value))
+
+
 def page_facts(page: ParsedPage) -> dict[str, Any]:
     """A parsed page in the catalog's JSON shape, plus what the parser said about it."""
-    service = service_to_dict(
-        Service(
-            prefix=page.prefix or "",
-            name=page.service_name or "",
-            pages=(page.ref,),
-            actions=page.actions,
-            resource_types=page.resource_types,
-            condition_keys=page.condition_keys,
+    service = _json(
+        service_to_dict(
+            Service(
+                prefix=page.prefix or "",
+                name=page.service_name or "",
+                pages=(page.ref,),
+                actions=page.actions,
+                resource_types=page.resource_types,
+                condition_keys=page.condition_keys,
+            )
         )
     )
     return {
