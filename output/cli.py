@@ -34,11 +34,10 @@ def _progress(total: int, desc: str):  # type: ignore[no-untyped-def]
         return None
     from tqdm import tqdm
 
-    # monitor_interval=0: no monitor thread, so the build's worker processes are forked
-    # from a process without threads.
-    return tqdm(
-        total=total, desc=desc, unit="file", file=sys.stderr, leave=False, monitor_interval=0
-    )
+    # No monitor thread (a class setting in tqdm), so the build's worker processes are
+    # forked from a process without threads.
+    tqdm.monitor_interval = 0
+    return tqdm(total=total, desc=desc, unit="file", file=sys.stderr, leave=False)
 
 
 def _jobs(text: str) -> int:

@@ -53,3 +53,46 @@ def test_console_script_is_installed_and_runs():
     result = subprocess.run([exe, "formats"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert result.stdout.splitlines()[0].startswith("service-reference")
+
+
+def test_build_shows_progress_on_a_terminal(tmp_path):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    from .conftest import SEEDS
+
+    exe = sys.executable.rsplit("/", 1)[0] + "/iam-catalog"
+    primary, secondary = pty.openpty()
+    # a new pseudo-terminal is 0 columns wide, and tqdm draws nothing in 0 columns
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        result = subprocess.run(
+            [exe, "build", str(SEEDS), "--out", str(tmp_path / "out"), "--jobs", "1"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            check=False,
+            timeout=60,
+        )
+        os.close(secondary)
+        secondary = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the terminal's other end is closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(primary)
+        if secondary != -1:
+            os.close(secondary)
+    text = shown.decode("utf-8", "replace")
+    assert result.returncode == 0, text
+    assert "parsing:   0%" in text and "0/5 [" in text  # the tqdm bar, drawn at its start
+    assert "5 files, 5 pages, 5 services" in text
