@@ -48,6 +48,7 @@ from .markdown_table import (
     inline_text,
     key_rows,
     line_of,
+    missing_title_or_prefix,
     normalise_header,
     read_table,
     resource_rows,
@@ -520,15 +521,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     root = SyntaxTreeNode(MD.parse(body))
     name, prefix, _ = title_and_prefix(root)
     page = _Page(source, base)
-    if name is None:
-        page.diag(
-            1,
-            Severity.WARNING,
-            "no-title",
-            "no '# Actions, resources, and condition keys for' title",
-        )
-    if prefix is None:
-        page.diag(None, Severity.ERROR, "no-prefix", "no '(service prefix: x)' sentence")
+    page.diags.extend(missing_title_or_prefix(source, name, prefix))
 
     resources: list[ResourceRow] = []
     keys: list[KeyRow] = []

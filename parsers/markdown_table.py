@@ -303,6 +303,28 @@ def table_kind(table: Table) -> str | None:
     return None
 
 
+def missing_title_or_prefix(source: str, name: str | None, prefix: str | None) -> list[Diagnostic]:
+    """Diagnostics for a page without the SAR title or the service-prefix sentence."""
+    found = []
+    if name is None:
+        found.append(
+            Diagnostic(
+                source,
+                1,
+                Severity.WARNING,
+                "no-title",
+                "no '# Actions, resources, and condition keys for' title",
+            )
+        )
+    if prefix is None:
+        found.append(
+            Diagnostic(
+                source, None, Severity.ERROR, "no-prefix", "no '(service prefix: x)' sentence"
+            )
+        )
+    return found
+
+
 def title_and_prefix(root: SyntaxTreeNode) -> tuple[str | None, str | None, int | None]:
     """Service name from the ``#`` title, prefix from "(service prefix: `x`)", and the
     line of the prefix sentence."""
@@ -522,15 +544,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     root = SyntaxTreeNode(MD.parse(text))
     name, prefix, _ = title_and_prefix(root)
     page = _Page(source, compact(prefix) if prefix else None)
-    if name is None:
-        page.diag(
-            1,
-            Severity.WARNING,
-            "no-title",
-            "no '# Actions, resources, and condition keys for' title",
-        )
-    if prefix is None:
-        page.diag(None, Severity.ERROR, "no-prefix", "no '(service prefix: x)' sentence")
+    page.diags.extend(missing_title_or_prefix(source, name, prefix))
 
     for section, node in _sections(root):
         if node.type == "table":
