@@ -77,26 +77,22 @@ def iter_source_files(
 ) -> list[Path]:
     """Every file named or found below the named folders, in a stable order (for a
     snapshot folder: the page files its manifest lists)."""
-    out: list[Path] = []
-    for p in paths:
-        if p.is_dir() and is_snapshot(p):
-            pages = snapshot_pages(p, allow_incomplete=allow_incomplete, previous=previous)
-            out.extend(path for path, _ in pages.files)
-        elif p.is_dir():
-            out.extend(
-                sorted(
-                    f
-                    for f in p.rglob("*")
-                    if f.is_file()
-                    and f.name not in _NOT_PAGES
-                    and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                )
-            )
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise SourceError(f"{p}: no such file or folder")
-    return out
+    return _collect(list(paths), allow_incomplete, previous).files
+
+
+def _files_below(p: Path) -> list[Path]:
+    """A file itself, or the files below a plain folder (hidden ones and non-pages left out)."""
+    if p.is_dir():
+        return sorted(
+            f
+            for f in p.rglob("*")
+            if f.is_file()
+            and f.name not in _NOT_PAGES
+            and not any(part.startswith(".") for part in f.relative_to(p).parts)
+        )
+    if p.is_file():
+        return [p]
+    raise SourceError(f"{p}: no such file or folder")
 
 
 def page_id(path: Path) -> str:
@@ -289,7 +285,7 @@ def _collect(paths: Sequence[Path], allow_incomplete: bool, previous: Path | Non
     ids: list[str] = []
     for p in paths:
         if not (p.is_dir() and is_snapshot(p)):
-            files.extend(iter_source_files([p]))
+            files.extend(_files_below(p))
             continue
         snap = snapshot_pages(p, allow_incomplete=allow_incomplete, previous=previous)
         ids.append(snap.manifest.id)

@@ -56,8 +56,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     paths = [Path(p) for p in args.sources]
     previous = Path(args.previous) if args.previous else None
-    files = iter_source_files(paths, allow_incomplete=args.allow_incomplete, previous=previous)
-    bar = _progress(len(files), "parsing")
+    bar = None
+    if sys.stderr.isatty():  # the bar needs the file count: list the sources only for it
+        listed = iter_source_files(paths, allow_incomplete=args.allow_incomplete, previous=previous)
+        bar = _progress(len(listed), "parsing")
     try:
         result = build(
             paths,

@@ -70,10 +70,6 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-# AccessLevel is a StrEnum: each member is the string of its value, so lists of levels are
-# joined as they are.
-
-
 def _services(catalog: Catalog) -> Iterator[tuple[str, ...]]:
     for s in catalog.services:
         yield (
@@ -96,7 +92,7 @@ def _actions(catalog: Catalog) -> Iterator[tuple[str, ...]]:
                 a.name,
                 a.description,
                 a.access_level.value if a.access_level else "",
-                join(a.access_levels),
+                join(a.access_levels),  # StrEnum members are their value strings
                 _bool(a.permission_only),
                 a.api_reference or "",
                 join([r.name + "*" if r.required else r.name for r in a.resource_types]),

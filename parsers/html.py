@@ -235,7 +235,7 @@ def _grid(
     columns = range(width)
     all_fresh = (True,) * width
     for tr in rows:
-        cells = [c for c in tr if c.tag in _CELL_TAGS]
+        cells = _cells(tr)
         # Fast paths (almost every row): cells without spans that fill exactly the columns
         # no rowspan holds, in order.
         if len(cells) == width - holding:

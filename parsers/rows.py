@@ -154,8 +154,9 @@ def classify(value: str, known_keys: set[str]) -> str:
 
 
 def _dedupe(values: Iterable[str]) -> tuple[str, ...]:
-    """The non-empty values, each once, in first-seen order."""
-    return tuple(dict.fromkeys(filter(None, values)))
+    """The non-empty values, each once, in first-seen order (an empty list costs nothing:
+    most rows have no keys)."""
+    return tuple(dict.fromkeys(filter(None, values))) if values else ()
 
 
 # --------------------------------------------------------------------------- build
@@ -299,11 +300,7 @@ def _build_action(
                 f"{name}: resource type {rname} listed on two rows; both kept",
             )
         seen_rows.add(lowered)
-        resource_types.append(
-            ResourceTypeRow(
-                rname, required, _dedupe(keys) if keys else (), _dedupe(deps) if deps else ()
-            )
-        )
+        resource_types.append(ResourceTypeRow(rname, required, _dedupe(keys), _dedupe(deps)))
     operations = [compact(o) for r in rows for o in r.operations]
     return Action(
         name=name,
@@ -314,9 +311,9 @@ def _build_action(
         api_reference=first.api_reference
         or next((r.api_reference for r in rows if r.api_reference), None),
         resource_types=tuple(resource_types),
-        condition_keys=_dedupe(own_keys) if own_keys else (),
-        dependent_actions=_dedupe(own_actions) if own_actions else (),
-        operations=_dedupe(operations) if operations else (),
+        condition_keys=_dedupe(own_keys),
+        dependent_actions=_dedupe(own_actions),
+        operations=_dedupe(operations),
         page=page,
         line=first.line,
     )
