@@ -24,7 +24,7 @@ import os
 import pickle
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -201,26 +201,59 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+# A file to read and the sha256 its snapshot manifest expects, if any; what reading it
+# gave (a page, or a diagnostic saying why not) and the sha256 of its bytes.
+_Work = tuple[Path, str | None]
+_Read = tuple[ParsedPage | Diagnostic, bytes]
+
+
 def _map_files(
-    read: Callable[[tuple[Path, str | None]], tuple[ParsedPage | Diagnostic, bytes]],
-    work: list[tuple[Path, str | None]],
-    jobs: int | None,
-) -> Iterator[tuple[ParsedPage | Diagnostic, bytes]]:
-    """``read`` applied to every item, in order: here, or in ``jobs`` worker processes."""
+    read: Callable[[_Work], _Read], work: list[_Work], jobs: int | None
+) -> Iterator[tuple[int, _Read]]:
+    """``(i, read(work[i]))`` for every item, in no set order: here, or here and in
+    ``jobs - 1`` worker processes.
+
+    This process reads chunks of work from the front, the workers from the back, until
+    they meet: what this process reads needs no pickling, and it does not sit idle while
+    the workers parse (on two CPUs: one worker and this process, both busy to the end)."""
     jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     if jobs == 1 or len(work) < _MIN_FILES_FOR_POOL:
-        yield from map(read, work)
+        yield from enumerate(map(read, work))
         return
-    chunksize = max(1, len(work) // (jobs * _CHUNKS_PER_JOB))
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(work)))
+    size = max(1, len(work) // (jobs * _CHUNKS_PER_JOB))
+    starts = range(0, len(work), size)
+    pool = ProcessPoolExecutor(max_workers=jobs - 1)
     try:
-        for payload in pool.map(partial(_pickled, read), work, chunksize=chunksize):
-            yield pickle.loads(payload)
+        # Every chunk goes to the pool, the last one first; this process takes chunks from
+        # the front for as long as the pool has not started them (cancel() says so).
+        submitted = {
+            start: pool.submit(_read_chunk, read, work[start : start + size])
+            for start in reversed(starts)
+        }
+        pending = {future: start for start, future in submitted.items()}
+
+        def results(futures: Iterable[Future[bytes]]) -> Iterator[tuple[int, _Read]]:
+            for future in futures:
+                yield from enumerate(pickle.loads(future.result()), pending.pop(future))
+
+        for start in starts:
+            future = submitted[start]
+            if not future.cancel():
+                break
+            del pending[future]
+            yield from enumerate(map(read, work[start : start + size]), start)
+            yield from results([f for f in pending if f.done()])
+        yield from results(as_completed(list(pending)))
     finally:
         # On an interrupt or a failure, files not yet started are not parsed for nothing.
         pool.shutdown(cancel_futures=True)
+
+
+def _read_chunk(read: Callable[[_Work], _Read], chunk: list[_Work]) -> bytes:
+    """``read`` applied to each item of a chunk, pickled (in a worker process)."""
+    return _pickled(lambda items: list(map(read, items)), chunk)
 
 
 def _pickled(fn: Callable[[_T], object], arg: _T) -> bytes:
@@ -334,7 +367,8 @@ def build(
     a snapshot, else ``files``; one snapshot gives the catalog its snapshot id.
 
     ``jobs`` processes read and parse the files (default: the CPUs this process may use;
-    1 parses in this process). The result is the same for any number of jobs.
+    1 parses in this process only). The result is the same for any number of jobs.
+    ``on_file`` is called with each file once it is read, in no set order when jobs > 1.
     """
     if fmt is not None:
         get_format(fmt)  # fail early on an unknown --format
@@ -345,15 +379,20 @@ def build(
     digests: list[tuple[str, bytes]] = []
     read = partial(_read_file, fmt=fmt, size_cap=size_cap)
     work = [(path, sources.expected_sha256.get(path)) for path in files]
+    done: list[_Read | None] = [None] * len(work)
     with _cyclic_gc_paused():
-        for path, (result, digest) in zip(files, _map_files(read, work, jobs), strict=True):
+        for i, outcome in _map_files(read, work, jobs):
+            done[i] = outcome
+            if on_file is not None:
+                on_file(files[i])
+        for path, read_file in zip(files, done, strict=True):
+            assert read_file is not None
+            result, digest = read_file
             if isinstance(result, Diagnostic):
                 diags.append(result)
             else:
                 pages.append(result)
             digests.append((path.name, digest))
-            if on_file is not None:
-                on_file(path)
     formats = Counter(p.ref.format for p in pages)
     single_snapshot = sources.only_snapshots and len(sources.snapshot_ids) == 1
     source = CatalogSource(

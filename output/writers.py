@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import os
+import pickle
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -166,16 +168,74 @@ def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
         raise
 
 
-def write_catalog_dir(catalog: Catalog, out_dir: Path) -> list[Path]:
+def write_catalog_dir(catalog: Catalog, out_dir: Path, *, jobs: int | None = None) -> list[Path]:
     """Write ``catalog.json`` and ``csv/*.csv`` under ``out_dir``, each file atomically
-    (a failure leaves the previous version of that file in place, never half a file)."""
+    (a failure leaves the previous version of that file in place, never half a file).
+
+    With ``jobs`` > 1 (default: the CPUs this process may use), a forked child writes
+    the CSV files while this process writes the JSON; an error in the child is raised
+    here. It forks only where that is safe: a POSIX system, and no other thread running
+    in this process (a thread could hold a lock the child would wait on for ever)."""
     json_path = out_dir / "catalog.json"
-    with atomic_open(json_path, "wb") as f:
-        write_json(catalog, f)
-    written = [json_path]
-    for name in CSV_COLUMNS:
-        path = out_dir / "csv" / name
+    csv_paths = [out_dir / "csv" / name for name in CSV_COLUMNS]
+    child = _fork_writer(jobs, lambda: _write_csvs(catalog, csv_paths))
+    try:
+        with atomic_open(json_path, "wb") as f:
+            write_json(catalog, f)
+        if child is None:
+            _write_csvs(catalog, csv_paths)
+    finally:
+        if child is not None:
+            child.wait()
+    return [json_path, *csv_paths]
+
+
+def _write_csvs(catalog: Catalog, paths: list[Path]) -> None:
+    for path in paths:
         with atomic_open(path, "w") as f:
-            write_csv(catalog, name, f)
-        written.append(path)
-    return written
+            write_csv(catalog, path.name, f)
+
+
+class _Child:
+    """A forked child running one function; :meth:`wait` raises what it raised."""
+
+    def __init__(self, pid: int, errors: int) -> None:
+        self.pid = pid
+        self.errors = errors  # read end of the pipe the child reports an exception on
+
+    def wait(self) -> None:
+        with os.fdopen(self.errors, "rb") as pipe:
+            report = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        if report:
+            raise pickle.loads(report)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise OSError(f"the child process writing the CSV files ended with status {code}")
+
+
+def _fork_writer(jobs: int | None, work: Callable[[], None]) -> _Child | None:
+    """Run ``work`` in a forked child, or return None where forking is not wanted or safe."""
+    if jobs is None:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    if jobs < 2 or not hasattr(os, "fork") or threading.active_count() > 1:
+        return None
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_end)
+        status = 0
+        try:
+            work()
+        except BaseException as e:  # every failure goes back to the parent
+            status = 1
+            try:
+                report = pickle.dumps(e)
+            except Exception:  # an exception that cannot be pickled
+                report = pickle.dumps(OSError(f"writing the CSV files failed: {e!r}"))
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(report)
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    return _Child(pid, read_end)

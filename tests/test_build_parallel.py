@@ -8,6 +8,7 @@ import gc
 import os
 import pickle
 import shutil
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,12 @@ def _pid(item: tuple[Path, str | None]) -> tuple[int, bytes]:
     return os.getpid(), b""
 
 
+def _slow_pid(item: tuple[Path, str | None]) -> tuple[int, bytes]:
+    """The process that read the item, taking long enough that a worker starts meanwhile."""
+    time.sleep(0.02)
+    return os.getpid(), b""
+
+
 @pytest.fixture(scope="module")
 def html_2020_outputs(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
     """The 2020 HTML folder built and written with jobs=1 and with jobs=2 (pages parsed
@@ -67,17 +74,24 @@ def test_jobs_1_and_2_write_byte_identical_catalog_and_csv(
     assert b'"pages": 243' in serial["catalog.json"]
 
 
-def test_parallel_build_parses_in_worker_processes() -> None:
+def test_parallel_build_parses_here_and_in_worker_processes() -> None:
+    """jobs=2: this process and one worker each read a part, every item exactly once."""
     work: list[tuple[Path, str | None]] = [(Path(f"p{i}"), None) for i in range(40)]
-    pids = {pid for pid, _ in _map_files(_pid, work, 2)}
-    assert os.getpid() not in pids
-    assert 1 <= len(pids) <= 2
-    assert {pid for pid, _ in _map_files(_pid, work, 1)} == {os.getpid()}
+    got = list(_map_files(_slow_pid, work, 2))
+    assert sorted(i for i, _ in got) == list(range(40))
+    pids = {pid for _, (pid, _) in got}
+    assert os.getpid() in pids
+    assert len(pids) == 2
+    # This process reads from the front, the worker from the back.
+    here = sorted(i for i, (pid, _) in got if pid == os.getpid())
+    there = sorted(i for i, (pid, _) in got if pid != os.getpid())
+    assert here[0] == 0 and there[-1] == 39 and here[-1] < there[0]
+    assert {pid for _, (pid, _) in _map_files(_pid, work, 1)} == {os.getpid()}
 
 
 def test_few_files_are_parsed_in_this_process_whatever_the_jobs() -> None:
     work: list[tuple[Path, str | None]] = [(Path("p"), None)] * (_MIN_FILES_FOR_POOL - 1)
-    assert {pid for pid, _ in _map_files(_pid, work, 4)} == {os.getpid()}
+    assert {pid for _, (pid, _) in _map_files(_pid, work, 4)} == {os.getpid()}
 
 
 def test_jobs_below_one_is_an_error(tmp_path: Path) -> None:
@@ -107,7 +121,8 @@ def test_bad_files_give_the_same_diagnostics_in_order_with_any_jobs(mixed_folder
     results = {
         jobs: build([folder], jobs=jobs, on_file=seen[jobs].append).catalog for jobs in (1, 3)
     }
-    assert seen[1] == seen[3] == sorted(folder.iterdir())
+    # Each file is reported once; with workers, in the order they finish.
+    assert seen[1] == sorted(seen[3]) == sorted(folder.iterdir())
     assert dumps_catalog(results[1]) == dumps_catalog(results[3])
     codes = {d.code for d in results[3].diagnostics}
     assert {"empty-file", "binary-file", "not-utf8"} <= codes

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import threading
 
 import jsonschema
 import orjson
+import pytest
 
 from output.writers import CSV_COLUMNS, dumps_catalog, write_catalog_dir, write_csv
 from parsers.catalog import merge
@@ -259,3 +262,53 @@ def test_superseded_page_with_nothing_new_is_an_info():
     )
     (diag,) = merge([stale, current], SOURCE).diagnostics
     assert (diag.code, diag.severity.value) == ("superseded-page", "info")
+
+
+# Forks of this process, counted by the interpreter's own fork hook.
+_FORKS: list[int] = []
+os.register_at_fork(after_in_parent=lambda: _FORKS.append(os.getpid()))
+
+
+def _written_bytes(out):
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*.*"))}
+
+
+def test_two_jobs_write_the_csv_files_in_a_forked_child_with_the_same_bytes(tmp_path):
+    catalog = merge(list(_two_pages()), SOURCE)
+    forks = len(_FORKS)
+    write_catalog_dir(catalog, tmp_path / "one", jobs=1)
+    assert len(_FORKS) == forks
+    write_catalog_dir(catalog, tmp_path / "two", jobs=2)
+    assert len(_FORKS) == forks + 1
+    one, two = _written_bytes(tmp_path / "one"), _written_bytes(tmp_path / "two")
+    assert len(one) == 6 and one == two
+
+
+def test_no_fork_while_another_thread_runs(tmp_path):
+    catalog = merge(list(_two_pages()), SOURCE)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        forks = len(_FORKS)
+        write_catalog_dir(catalog, tmp_path / "out", jobs=2)
+        assert len(_FORKS) == forks
+    finally:
+        stop.set()
+        thread.join()
+    assert (tmp_path / "out" / "csv" / "actions.csv").is_file()
+
+
+def test_a_failure_in_the_forked_csv_writer_is_raised_here_and_leaves_no_temp_files(tmp_path):
+    catalog = merge(list(_two_pages()), SOURCE)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "csv").write_text("a file where the csv folder goes")
+    forks = len(_FORKS)
+    with pytest.raises(FileExistsError) as raised:
+        write_catalog_dir(catalog, out, jobs=2)
+    assert len(_FORKS) == forks + 1
+    assert raised.value.filename == str(out / "csv")
+    # This process wrote its own file whole; the child left nothing behind.
+    assert (out / "catalog.json").read_bytes() == dumps_catalog(catalog)
+    assert sorted(p.name for p in out.iterdir()) == ["catalog.json", "csv"]
