@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copyreg
 import dataclasses
-import gc
 import hashlib
 import io
 import operator
@@ -25,13 +24,13 @@ import pickle
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from output.gc_pause import cyclic_gc_paused
 from parsers.catalog import merge
 from parsers.detect import detect, get_format
 from parsers.errors import IamCatalogError, SourceError, UnknownFormatError
@@ -176,21 +175,6 @@ _MIN_FILES_FOR_POOL = 16
 # Chunks per worker: small enough to keep every worker busy to the end (a chunk of the
 # 2026 folder is 8 pages, some 25 ms), large enough that the round trips cost little.
 _CHUNKS_PER_JOB = 32
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (worker processes forked meanwhile inherit the
-    pause). Parsed pages are tens of thousands of small objects without cycles, kept to the
-    end: as they pile up, each full collection rescans all of them again, for nothing
-    (some 5% of a build). Reference counting still frees everything else at once."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def default_jobs() -> int:
@@ -380,7 +364,7 @@ def build(
     read = partial(_read_file, fmt=fmt, size_cap=size_cap)
     work = [(path, sources.expected_sha256.get(path)) for path in files]
     done: list[_Read | None] = [None] * len(work)
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         for i, outcome in _map_files(read, work, jobs):
             done[i] = outcome
             if on_file is not None:
@@ -393,16 +377,16 @@ def build(
             else:
                 pages.append(result)
             digests.append((path.name, digest))
-    formats = Counter(p.ref.format for p in pages)
-    single_snapshot = sources.only_snapshots and len(sources.snapshot_ids) == 1
-    source = CatalogSource(
-        kind=kind or ("snapshot" if sources.only_snapshots else "files"),
-        id=sources.snapshot_ids[0] if single_snapshot else source_id(digests),
-        pages=len(pages),
-        formats=tuple(sorted(formats.items())),
-        note=note,
-    )
-    catalog = merge(pages, source, diags)
+        formats = Counter(p.ref.format for p in pages)
+        single_snapshot = sources.only_snapshots and len(sources.snapshot_ids) == 1
+        source = CatalogSource(
+            kind=kind or ("snapshot" if sources.only_snapshots else "files"),
+            id=sources.snapshot_ids[0] if single_snapshot else source_id(digests),
+            pages=len(pages),
+            formats=tuple(sorted(formats.items())),
+            note=note,
+        )
+        catalog = merge(pages, source, diags)
     usable = sum(1 for p in pages if p.prefix)
     return BuildResult(catalog, len(files), usable)
 

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 import orjson
 
+from output.gc_pause import cyclic_gc_paused
 from parsers.model import Catalog, catalog_to_dict
 
 # Lists inside a CSV cell are joined with this.
@@ -162,7 +163,10 @@ def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as e:  # name the file being written, not the temporary one
+            raise type(e)(e.errno, e.strerror, str(path)) from e
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -173,20 +177,22 @@ def write_catalog_dir(catalog: Catalog, out_dir: Path, *, jobs: int | None = Non
     (a failure leaves the previous version of that file in place, never half a file).
 
     With ``jobs`` > 1 (default: the CPUs this process may use), a forked child writes
-    the CSV files while this process writes the JSON; an error in the child is raised
+    ``actions.csv`` while this process writes the rest; an error in the child is raised
     here. It forks only where that is safe: a POSIX system, and no other thread running
     in this process (a thread could hold a lock the child would wait on for ever)."""
     json_path = out_dir / "catalog.json"
     csv_paths = [out_dir / "csv" / name for name in CSV_COLUMNS]
-    child = _fork_writer(jobs, lambda: _write_csvs(catalog, csv_paths))
-    try:
-        with atomic_open(json_path, "wb") as f:
-            write_json(catalog, f)
-        if child is None:
-            _write_csvs(catalog, csv_paths)
-    finally:
-        if child is not None:
-            child.wait()
+    # The child's share: actions.csv takes about as long as all the rest together.
+    forked = [p for p in csv_paths if p.name == "actions.csv"]
+    with cyclic_gc_paused():
+        child = _fork_writer(jobs, lambda: _write_csvs(catalog, forked))
+        try:
+            with atomic_open(json_path, "wb") as f:
+                write_json(catalog, f)
+            _write_csvs(catalog, [p for p in csv_paths if child is None or p not in forked])
+        finally:
+            if child is not None:
+                child.wait()
     return [json_path, *csv_paths]
 
 
@@ -211,7 +217,7 @@ class _Child:
             raise pickle.loads(report)
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
-            raise OSError(f"the child process writing the CSV files ended with status {code}")
+            raise OSError(f"the child process writing actions.csv ended with status {code}")
 
 
 def _fork_writer(jobs: int | None, work: Callable[[], None]) -> _Child | None:
@@ -232,7 +238,7 @@ def _fork_writer(jobs: int | None, work: Callable[[], None]) -> _Child | None:
             try:
                 report = pickle.dumps(e)
             except Exception:  # an exception that cannot be pickled
-                report = pickle.dumps(OSError(f"writing the CSV files failed: {e!r}"))
+                report = pickle.dumps(OSError(f"writing actions.csv failed: {e!r}"))
             with os.fdopen(write_end, "wb") as pipe:
                 pipe.write(report)
         finally:

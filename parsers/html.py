@@ -29,7 +29,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import lxml.etree
 
@@ -189,15 +188,10 @@ def _cell_text(cell: _HtmlElement | None) -> str:
 # --------------------------------------------------------------------------- tables
 
 
-class _GridRow(NamedTuple):
-    """One table row with rowspans and colspans expanded."""
-
-    line: int | None
-    """Source line of the ``<tr>``."""
-    cells: Sequence[_HtmlElement | None]
-    """The cell covering each column."""
-    fresh: Sequence[bool]
-    """Whether the cell starts in this row (False: carried down by a rowspan)."""
+# One table row with rowspans and colspans expanded: the source line of its ``<tr>``, the
+# cell covering each column, and whether each cell starts in this row (False: carried down
+# by a rowspan). A plain tuple: a grid row is made for every row of every table.
+_GridRow = tuple[int | None, Sequence[_HtmlElement | None], Sequence[bool]]
 
 
 def _table_rows(table: _HtmlElement) -> Iterator[_HtmlElement]:
@@ -248,7 +242,7 @@ def _grid(
                     break
             else:
                 if not holding:
-                    yield _GridRow(tr.sourceline, cells, all_fresh)
+                    yield tr.sourceline, cells, all_fresh
                     continue
                 # A continuation row of a rowspan (2023 layout: the action's first three
                 # cells are held, the row brings the other three).
@@ -265,7 +259,7 @@ def _grid(
                     else:
                         slots.append(next(given))
                         fresh.append(True)
-                yield _GridRow(tr.sourceline, slots, fresh)
+                yield tr.sourceline, slots, fresh
                 continue
         slots = [held[i] if left[i] else None for i in columns]
         if holding:
@@ -301,7 +295,7 @@ def _grid(
                     left[col] = rowspan - 1
                     holding += 1
             at += cell_width
-        yield _GridRow(tr.sourceline, slots, fresh)
+        yield tr.sourceline, slots, fresh
     for i in columns:
         cell = held[i]
         if left[i] and cell is not None:
@@ -412,8 +406,7 @@ def _read_actions(p: _Page, rows: list[_GridRow], col: dict[str, int], kind: str
     # Texts of the action, description and access-level cells, read once per cell: a
     # cell carried down by a rowspan is the one read on an earlier row.
     action_text, api_reference, description, access = "", None, "", ""
-    for g in rows:
-        line, cells, fresh = g
+    for line, cells, fresh in rows:
         action_cell = cells[a_col]
         assert action_cell is not None
         if fresh[a_col]:
@@ -479,46 +472,36 @@ def _read_actions(p: _Page, rows: list[_GridRow], col: dict[str, int], kind: str
 
 
 def _read_resources(p: _Page, rows: list[_GridRow], col: dict[str, int]) -> None:
-    for g in rows:
-        name_cell = g.cells[col["name"]]
-        keys_at = col.get("keys")
+    name_at, arn_at, keys_at = col["name"], col["arn"], col.get("keys")
+    for line, cells, _ in rows:
+        keys = _values(cells[keys_at]) if keys_at is not None else ()
         p.resources.append(
-            ResourceRow(
-                name=_cell_text(name_cell),
-                arns=_values(g.cells[col["arn"]]),
-                condition_keys=_values(g.cells[keys_at]) if keys_at is not None else (),
-                line=g.line,
-            )
+            ResourceRow(_cell_text(cells[name_at]), _values(cells[arn_at]), keys, line)
         )
 
 
 def _read_keys(p: _Page, rows: list[_GridRow], col: dict[str, int]) -> None:
-    d_col, t_col = col.get("description"), col.get("types")
-    for g in rows:
-        p.keys.append(
-            KeyRow(
-                name=_cell_text(g.cells[col["name"]]),
-                description=_cell_text(g.cells[d_col]) if d_col is not None else "",
-                types=_values(g.cells[t_col]) if t_col is not None else (),
-                line=g.line,
-            )
-        )
+    name_at, d_col, t_col = col["name"], col.get("description"), col.get("types")
+    for line, cells, _ in rows:
+        description = _cell_text(cells[d_col]) if d_col is not None else ""
+        types = _values(cells[t_col]) if t_col is not None else ()
+        p.keys.append(KeyRow(_cell_text(cells[name_at]), description, types, line))
 
 
 def _read_operations(p: _Page, rows: list[_GridRow], col: dict[str, int], prefix: str) -> None:
     static_values = 0
-    for g in rows:
-        operation = clean(_cell_text(g.cells[col["operation"]]))
-        authorized = compact(_cell_text(g.cells[col["action"]]))
+    for line, cells, fresh in rows:
+        operation = clean(_cell_text(cells[col["operation"]]))
+        authorized = compact(_cell_text(cells[col["action"]]))
         for role in ("key", "values"):
             i = col.get(role)
-            if i is not None and g.fresh[i] and clean(_cell_text(g.cells[i])):
+            if i is not None and fresh[i] and clean(_cell_text(cells[i])):
                 static_values += 1
                 break
         service, sep, action = authorized.partition(":")
         if not operation or not sep or not action:
             p.add(
-                g.line,
+                line,
                 Severity.WARNING,
                 "bad-operation-row",
                 f"API operations row {operation!r} -> {authorized!r} is not "
@@ -531,7 +514,7 @@ def _read_operations(p: _Page, rows: list[_GridRow], col: dict[str, int], prefix
             ops = p.operations.setdefault(action.lower(), [])
             if operation not in ops:
                 ops.append(operation)
-            p.operation_lines.setdefault(action.lower(), g.line)
+            p.operation_lines.setdefault(action.lower(), line)
     if static_values:
         p.add(
             None,

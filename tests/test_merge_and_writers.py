@@ -299,16 +299,17 @@ def test_no_fork_while_another_thread_runs(tmp_path):
     assert (tmp_path / "out" / "csv" / "actions.csv").is_file()
 
 
-def test_a_failure_in_the_forked_csv_writer_is_raised_here_and_leaves_no_temp_files(tmp_path):
+def test_a_failure_in_the_forked_writer_is_raised_here_and_leaves_no_temp_files(tmp_path):
+    """The child writes actions.csv: a folder in its place fails there, and only there."""
     catalog = merge(list(_two_pages()), SOURCE)
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "csv").write_text("a file where the csv folder goes")
+    (out / "csv" / "actions.csv").mkdir(parents=True)
     forks = len(_FORKS)
-    with pytest.raises(FileExistsError) as raised:
+    with pytest.raises(IsADirectoryError) as raised:
         write_catalog_dir(catalog, out, jobs=2)
     assert len(_FORKS) == forks + 1
-    assert raised.value.filename == str(out / "csv")
-    # This process wrote its own file whole; the child left nothing behind.
+    assert raised.value.filename == str(out / "csv" / "actions.csv")
+    # This process wrote its own files whole; the child left no temp file behind.
     assert (out / "catalog.json").read_bytes() == dumps_catalog(catalog)
-    assert sorted(p.name for p in out.iterdir()) == ["catalog.json", "csv"]
+    assert sorted(p.name for p in (out / "csv").iterdir()) == sorted(CSV_COLUMNS)
+    assert [p for p in out.rglob(".*")] == []
