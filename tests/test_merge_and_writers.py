@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import threading
 
 import jsonschema
 import orjson
 import pytest
 
-from output.writers import CSV_COLUMNS, dumps_catalog, write_catalog_dir, write_csv
+from output.writers import _ROWS, CSV_COLUMNS, dumps_catalog, write_catalog_dir, write_csv
 from parsers.catalog import merge
 from parsers.model import (
     CATALOG_SCHEMA,
@@ -264,52 +262,32 @@ def test_superseded_page_with_nothing_new_is_an_info():
     assert (diag.code, diag.severity.value) == ("superseded-page", "info")
 
 
-# Forks of this process, counted by the interpreter's own fork hook.
-_FORKS: list[int] = []
-os.register_at_fork(after_in_parent=lambda: _FORKS.append(os.getpid()))
-
-
-def _written_bytes(out):
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*.*"))}
-
-
-def test_two_jobs_write_the_csv_files_in_a_forked_child_with_the_same_bytes(tmp_path):
-    catalog = merge(list(_two_pages()), SOURCE)
-    forks = len(_FORKS)
-    write_catalog_dir(catalog, tmp_path / "one", jobs=1)
-    assert len(_FORKS) == forks
-    write_catalog_dir(catalog, tmp_path / "two", jobs=2)
-    assert len(_FORKS) == forks + 1
-    one, two = _written_bytes(tmp_path / "one"), _written_bytes(tmp_path / "two")
-    assert len(one) == 6 and one == two
-
-
-def test_no_fork_while_another_thread_runs(tmp_path):
-    catalog = merge(list(_two_pages()), SOURCE)
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
-    thread.start()
-    try:
-        forks = len(_FORKS)
-        write_catalog_dir(catalog, tmp_path / "out", jobs=2)
-        assert len(_FORKS) == forks
-    finally:
-        stop.set()
-        thread.join()
-    assert (tmp_path / "out" / "csv" / "actions.csv").is_file()
-
-
-def test_a_failure_in_the_forked_writer_is_raised_here_and_leaves_no_temp_files(tmp_path):
-    """The child writes actions.csv: a folder in its place fails there, and only there."""
+def test_a_failed_rename_names_the_file_written_and_leaves_no_temp_files(tmp_path):
     catalog = merge(list(_two_pages()), SOURCE)
     out = tmp_path / "out"
     (out / "csv" / "actions.csv").mkdir(parents=True)
-    forks = len(_FORKS)
     with pytest.raises(IsADirectoryError) as raised:
-        write_catalog_dir(catalog, out, jobs=2)
-    assert len(_FORKS) == forks + 1
+        write_catalog_dir(catalog, out)
     assert raised.value.filename == str(out / "csv" / "actions.csv")
-    # This process wrote its own files whole; the child left no temp file behind.
+    # The files before it were written whole; nothing temporary is left.
     assert (out / "catalog.json").read_bytes() == dumps_catalog(catalog)
-    assert sorted(p.name for p in (out / "csv").iterdir()) == sorted(CSV_COLUMNS)
     assert [p for p in out.rglob(".*")] == []
+
+
+def test_csv_quotes_exactly_the_fields_the_csv_module_quotes():
+    """Commas, quotes, line breaks and carriage returns in a description, in either path."""
+    tricky = ["plain", "with, comma", 'with "quotes"', "line\nbreak", "carriage\rreturn", ""]
+    page = _page(
+        "list_x",
+        "x",
+        [ActionRow(f"A{i}", text, "Read", line=i) for i, text in enumerate(tricky)],
+    )
+    catalog = merge([page], SOURCE)
+    ours = io.StringIO()
+    write_csv(catalog, "actions.csv", ours)
+    reference = io.StringIO()
+    writer = csv.writer(reference, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS["actions.csv"])
+    writer.writerows(_ROWS["actions.csv"](catalog))
+    assert ours.getvalue() == reference.getvalue()
+    assert ',"with ""quotes""",' in ours.getvalue()

@@ -44,7 +44,7 @@ jobs = int(sys.argv[3]) or None
 t = time.perf_counter()
 result = build([Path(sys.argv[1])], jobs=jobs)
 built = time.perf_counter()
-write_catalog_dir(result.catalog, Path(sys.argv[2]), jobs=jobs)
+write_catalog_dir(result.catalog, Path(sys.argv[2]))
 end = time.perf_counter()
 print(json.dumps({
     "seconds": end - t,
