@@ -14,6 +14,7 @@ as a ``stale-page`` warning.
 
 from __future__ import annotations
 
+import codecs
 import copyreg
 import dataclasses
 import hashlib
@@ -123,11 +124,19 @@ def decode_page(path: Path, data: bytes, size_cap: int) -> tuple[str | None, Dia
 
 
 def parse_text(
-    text: str, *, source: str, fmt: str | None = None, url: str | None = None
+    text: str,
+    *,
+    source: str,
+    fmt: str | None = None,
+    url: str | None = None,
+    utf8: bytes | None = None,
 ) -> ParsedPage:
-    """Detect (unless ``fmt`` is given) and parse one page's text."""
-    name = fmt or detect(text)
-    return get_format(name).parse(text, source=source, url=url)
+    """Detect (unless ``fmt`` is given) and parse one page's text. ``utf8``, the UTF-8
+    bytes ``text`` was decoded from, goes to the formats that read bytes (``TAKES_UTF8``)."""
+    module = get_format(fmt or detect(text))
+    if utf8 is not None and getattr(module, "TAKES_UTF8", False):
+        return module.parse(text, source=source, url=url, utf8=utf8)
+    return module.parse(text, source=source, url=url)
 
 
 def parse_bytes(
@@ -138,8 +147,9 @@ def parse_bytes(
     if problem is not None:
         return problem
     assert text is not None
+    utf8 = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
     try:
-        return parse_text(text, source=page_id(path), fmt=fmt)
+        return parse_text(text, source=page_id(path), fmt=fmt, utf8=utf8)
     except UnknownFormatError as e:
         return Diagnostic(str(path), None, Severity.ERROR, "unknown-format", f"{path}: {e}")
     except IamCatalogError as e:

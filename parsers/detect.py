@@ -2,6 +2,8 @@
 
 Every format module has the same contract: ``DESCRIPTION`` (one line),
 ``sniff(text) -> bool`` and ``parse(text, *, source, url=None) -> ParsedPage``.
+A module that sets ``TAKES_UTF8 = True`` (``html``) also takes ``utf8=``, the UTF-8
+bytes the text was decoded from, when the caller has them.
 Detection walks :data:`FORMATS` in order and takes the first module whose
 ``sniff`` says yes, so more specific formats come before more general ones.
 """

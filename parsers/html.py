@@ -549,53 +549,68 @@ def _attach_operations(p: _Page) -> None:
             )
 
 
-def _document(text: str) -> _HtmlElement | None:
+def _document(utf8: bytes) -> _HtmlElement | None:
     """The parsed document (fragments are wrapped in html/body); None if empty."""
-    # The text goes to libxml2 as UTF-8 bytes with the encoding named: twice as fast as
-    # handing it a str (and the same tree). collect_ids=False: every cell of the 2023
-    # layout has an id; libxml2 need not index them.
-    # (A parser is made per page: lxml parsers must not be shared between threads.)
+    # libxml2 reads UTF-8 bytes with the encoding named twice as fast as a str (and makes
+    # the same tree). collect_ids=False: every cell of the 2023 layout has an id; libxml2
+    # need not index them. A parser is made per page: lxml parsers must not be shared
+    # between threads.
     parser = lxml.etree.HTMLParser(collect_ids=False, encoding="utf-8")
-    return lxml.etree.fromstring(text.encode("utf-8", "replace"), parser)
+    return lxml.etree.fromstring(utf8, parser)
 
 
-def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
-    """Parse one SAR page (or fragment) as HTML."""
+# parse() takes the page's UTF-8 bytes too, when its caller has them (see parse).
+TAKES_UTF8 = True
+
+
+def parse(
+    text: str, *, source: str, url: str | None = None, utf8: bytes | None = None
+) -> ParsedPage:
+    """Parse one SAR page (or fragment) as HTML. ``utf8``, when given, is the UTF-8 text
+    ``text`` was decoded from: libxml2 reads it instead of encoding ``text`` again."""
     p = _Page(source)
     head = text[:_DOC_HEAD_CHARS]
     start = _LEADING_JUNK.match(head)
     # A document starts (after comments and a doctype) with <html>; anything else is a
     # fragment, which cannot be told apart from a truncated page by its end.
     is_document = bool(_HTML_TAG.match(head, start.end() if start else 0))
-    root = _document(text)
+    root = _document(text.encode("utf-8", "replace") if utf8 is None else utf8)
     if root is None:
         p.add(None, Severity.ERROR, "empty-page", "no HTML content to read")
         return ParsedPage(
             PageRef(source, FORMAT, "unknown", url), None, None, (), (), (), tuple(p.diags)
         )
 
-    canonical = None
-    for link in root.iter("link"):
-        if (link.get("rel") or "").lower() == "canonical" and link.get("href"):
-            canonical = link.get("href", "").strip()
-            break
-    page_url = canonical or url
-
+    # One walk over the whole tree (each costs about as much as reading the tables of a
+    # small page) finds the canonical link, the dated template script, and the headings
+    # and tables in document order.
+    canonical: str | None = None
+    template: str | None = None
     service_name: str | None = None
-    prefix: str | None = None
-    prefix_line: int | None = None
     section = ""
     tables: list[tuple[_HtmlElement, str]] = []
-    for el in root.iter("h1", "h2", "h3", "h4", "table"):
-        if el.tag == "table":
+    for el in root.iter("table", "h1", "h2", "h3", "h4", "link", "script"):
+        tag = el.tag
+        if tag == "table":
             tables.append((el, section))
-            continue
-        heading = clean(_text(el))
-        section = heading.lower()
-        if el.tag == "h1" and service_name is None:
-            m = _TITLE.match(heading)
-            if m:
-                service_name = m.group(1)
+        elif tag == "link":
+            href = el.get("href")
+            if canonical is None and href and (el.get("rel") or "").lower() == "canonical":
+                canonical = href.strip()
+        elif tag == "script":
+            if template is None:
+                template = _template_date(el.get("src") or "")
+        else:
+            heading = clean(_text(el))
+            section = heading.lower()
+            if tag == "h1" and service_name is None:
+                m = _TITLE.match(heading)
+                if m:
+                    service_name = m.group(1)
+    page_url = canonical or url
+
+    prefix: str | None = None
+    prefix_line: int | None = None
     # The prefix paragraph comes before the tables: stop at the first one found.
     for el in root.iter("p"):
         if el.find(".//code") is None:
@@ -694,7 +709,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
             "content after the cut is missing",
         )
 
-    layout = _layout(p, is_document, page_url, _template_date(root))
+    layout = _layout(p, is_document, page_url, template)
     ref = PageRef(source, FORMAT, layout, page_url)
     return build_page(
         ref,
@@ -707,13 +722,10 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     )
 
 
-def _template_date(root: _HtmlElement) -> str | None:
-    """``"2021-12"`` for a page served with the dated 2021 page template, else None."""
-    for script in root.iter("script"):
-        m = _TEMPLATE_DATE.search(script.get("src") or "")
-        if m:
-            return f"{m.group(1)}-{m.group(2)}"
-    return None
+def _template_date(src: str) -> str | None:
+    """``"2021-12"`` for the script of the dated 2021 page template, else None."""
+    m = _TEMPLATE_DATE.search(src)
+    return f"{m.group(1)}-{m.group(2)}" if m else None
 
 
 def _layout(p: _Page, is_document: bool, url: str | None, template: str | None) -> str:
