@@ -130,7 +130,10 @@ def _text(el: _HtmlElement) -> str:
     """All text below ``el`` (its tail excluded), raw: the shared normaliser cleans it."""
     if len(el) == 0:
         return el.text or ""
-    return lxml.etree.tostring(el, method="text", encoding="unicode", with_tail=False)
+    return _tostring(el, method="text", encoding="unicode", with_tail=False)
+
+
+_tostring = lxml.etree.tostring
 
 
 def _split_at_breaks(cell: _HtmlElement) -> list[str]:
@@ -161,13 +164,31 @@ def _values(cell: _HtmlElement | None) -> tuple[str, ...]:
     if not children:
         text = cell.text
         return (text,) if text and not text.isspace() else ()
-    # The common case is read in one pass: paragraphs only (a paragraph the HTML nests
-    # inside another is read as part of it).
-    only_paras = all(child.tag == "p" for child in children)
-    paras = children if only_paras else list(cell.iter("p"))
+    # The common case, read in one pass: paragraphs only (a paragraph the HTML nests
+    # inside another is read as part of it), then any text written beside them.
+    values: list[str] = []
+    loose: list[str] = []
+    text = cell.text
+    if text and not text.isspace():
+        loose.append(text)
+    for child in children:
+        if child.tag != "p":
+            break
+        if len(child) == 0:
+            value = child.text or ""
+        else:
+            value = _tostring(child, method="text", encoding="unicode", with_tail=False)
+        if value and not value.isspace():
+            values.append(value)
+        tail = child.tail
+        if tail and not tail.isspace():
+            loose.append(tail)
+    else:
+        values.extend(loose)
+        return tuple(values)
+    paras = list(cell.iter("p"))
     if paras:
         values = [v for v in map(_text, paras) if v and not v.isspace()]
-        # Text written beside the paragraphs, not inside one, is a value too.
         loose = [cell.text, *(child.tail for child in children)]
         values.extend(t for t in loose if t and not t.isspace())
         return tuple(values)
