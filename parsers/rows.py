@@ -108,7 +108,7 @@ def compact(text: str) -> str:
 
 def split_action_cell(text: str) -> tuple[str, bool]:
     """``"Foo [permission only]"`` -> ``("Foo", True)``."""
-    if _PERMISSION_ONLY.search(text) is None:
+    if "[" not in text or _PERMISSION_ONLY.search(text) is None:
         return compact(text), False
     return compact(_PERMISSION_ONLY.sub("", text)), True
 
@@ -282,8 +282,8 @@ def _build_action(
     resource_types: list[ResourceTypeRow] = []
     seen_rows: set[str] = set()
     for r in rows:
-        keys = [compact(k) for k in r.condition_keys]
-        deps = [compact(a) for a in r.dependent_actions]
+        keys = [compact(k) for k in r.condition_keys] if r.condition_keys else []
+        deps = [compact(a) for a in r.dependent_actions] if r.dependent_actions else []
         for v in r.unclassified:
             (keys if classify(v, known_keys) == "key" else deps).append(compact(v))
         rname, required = split_resource_cell(r.resource_type)
@@ -300,22 +300,26 @@ def _build_action(
                 f"{name}: resource type {rname} listed on two rows; both kept",
             )
         seen_rows.add(lowered)
-        resource_types.append(ResourceTypeRow(rname, required, _dedupe(keys), _dedupe(deps)))
-    operations = [compact(o) for r in rows for o in r.operations]
+        resource_types.append(
+            ResourceTypeRow(
+                rname, required, _dedupe(keys) if keys else (), _dedupe(deps) if deps else ()
+            )
+        )
+    operations = [compact(o) for r in rows if r.operations for o in r.operations]
+    # Positional, in field order: the model's hottest constructor.
     return Action(
-        name=name,
-        description=description,
-        access_level=access_level,
-        access_levels=levels,
-        permission_only=group.permission_only,
-        api_reference=first.api_reference
-        or next((r.api_reference for r in rows if r.api_reference), None),
-        resource_types=tuple(resource_types),
-        condition_keys=_dedupe(own_keys),
-        dependent_actions=_dedupe(own_actions),
-        operations=_dedupe(operations),
-        page=page,
-        line=first.line,
+        name,
+        description,
+        access_level,
+        levels,
+        group.permission_only,
+        first.api_reference or next((r.api_reference for r in rows if r.api_reference), None),
+        tuple(resource_types),
+        _dedupe(own_keys),
+        _dedupe(own_actions),
+        _dedupe(operations),
+        page,
+        first.line,
     )
 
 
