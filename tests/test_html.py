@@ -428,3 +428,25 @@ def test_dated_page_template_names_the_layout(script, layout):
             (HTML_FIXTURES / "sar2023_rowspan.html").read_text(encoding="utf-8"), source="list_x"
         ).actions
     )
+
+
+def test_the_file_bytes_and_the_text_give_the_same_page(corpus, tmp_path):
+    """parse_bytes hands libxml2 the file's own bytes (TAKES_UTF8); parsing the decoded
+    text gives the same page, field for field, and a UTF-8 byte-order mark changes nothing."""
+    from output.build import parse_bytes
+
+    path = corpus / "html" / "2026-04-01_110d32e3" / "list_amazonhealthlake.html"
+    data = path.read_bytes()
+    from_text = html.parse(data.decode("utf-8"), source=path.stem)
+    # A description with a non-ASCII character: the bytes are not the characters.
+    assert any("user\u2019s account" in a.description for a in from_text.actions)
+    from_bytes = parse_bytes(path, data)
+    with_bom = tmp_path / path.name
+    with_bom.write_bytes(b"\xef\xbb\xbf" + data)
+    for page in (from_bytes, parse_bytes(with_bom, with_bom.read_bytes())):
+        assert isinstance(page, ParsedPage)
+        assert page == from_text
+        assert [(a.name, a.line) for a in page.actions] == [
+            (a.name, a.line) for a in from_text.actions
+        ]
+        assert page.ref == from_text.ref and page.diagnostics == from_text.diagnostics
