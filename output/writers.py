@@ -57,19 +57,17 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
 
 def dumps_catalog(catalog: Catalog) -> bytes:
     """The canonical bytes of ``catalog.json``: sorted keys, 2-space indent, final newline."""
-    return (
-        orjson.dumps(catalog_to_dict(catalog), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-        + b"\n"
-    )
+    return _json_body(catalog) + b"\n"
+
+
+def _json_body(catalog: Catalog) -> bytes:
+    """``catalog.json`` without its final newline."""
+    return orjson.dumps(catalog_to_dict(catalog), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
 
 
 def write_json(catalog: Catalog, out: IO[bytes]) -> None:
     """Write ``catalog.json`` to an open binary file."""
     out.write(dumps_catalog(catalog))
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
 
 
 def _services(catalog: Catalog) -> Iterator[tuple[str, ...]]:
@@ -89,15 +87,18 @@ def _actions(catalog: Catalog) -> Iterator[tuple[str, ...]]:
     for s in catalog.services:
         prefix = s.prefix
         for a in s.actions:
+            # Access levels are StrEnum members: each is its value string.
             yield (
                 prefix,
                 a.name,
                 a.description,
-                a.access_level.value if a.access_level else "",
-                join(a.access_levels),  # StrEnum members are their value strings
-                _bool(a.permission_only),
+                a.access_level or "",
+                join(a.access_levels),
+                "true" if a.permission_only else "false",
                 a.api_reference or "",
-                join([r.name + "*" if r.required else r.name for r in a.resource_types]),
+                join([r.name + "*" if r.required else r.name for r in a.resource_types])
+                if a.resource_types
+                else "",
                 join(a.condition_keys),
                 join(a.dependent_actions),
                 join(a.operations),
@@ -109,12 +110,13 @@ def _action_resource_types(catalog: Catalog) -> Iterator[tuple[str, ...]]:
     for s in catalog.services:
         prefix = s.prefix
         for a in s.actions:
+            name = a.name
             for r in a.resource_types:
                 yield (
                     prefix,
-                    a.name,
+                    name,
                     r.name,
-                    _bool(r.required),
+                    "true" if r.required else "false",
                     join(r.condition_keys),
                     join(r.dependent_actions),
                 )
@@ -210,7 +212,8 @@ def write_catalog_dir(catalog: Catalog, out_dir: Path) -> list[Path]:
         cyclic_gc_paused(),
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="iam-catalog-write") as disk,
     ):
-        writes = [disk.submit(_write_file, json_path, dumps_catalog(catalog))]
+        # The JSON and its final newline are written apart: no 18 MB copy to join them.
+        writes = [disk.submit(_write_file, json_path, _json_body(catalog), b"\n")]
         for path in csv_paths:
             text = csv_text(catalog, path.name).encode("utf-8")
             writes.append(disk.submit(_write_file, path, text))
@@ -219,6 +222,7 @@ def write_catalog_dir(catalog: Catalog, out_dir: Path) -> list[Path]:
     return [json_path, *csv_paths]
 
 
-def _write_file(path: Path, data: bytes) -> None:
+def _write_file(path: Path, *chunks: bytes) -> None:
     with atomic_open(path, "wb") as f:
-        f.write(data)
+        for chunk in chunks:
+            f.write(chunk)

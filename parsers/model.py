@@ -253,7 +253,9 @@ def _action_to_dict(a: Action) -> dict[str, Any]:
                 "dependent_actions": r.dependent_actions,
             }
             for r in a.resource_types
-        ],
+        ]
+        if a.resource_types
+        else [],
         "condition_keys": a.condition_keys,
         "dependent_actions": a.dependent_actions,
         "operations": a.operations,
