@@ -128,6 +128,10 @@ def _combine(first: _Item, other: _Item) -> tuple[_Item, list[str], list[str]]:
 def _merge_items(
     prefix: str, kind: str, current: list[ParsedPage], attr: str, diags: list[Diagnostic]
 ) -> tuple[_Item, ...]:
+    if len(current) == 1:
+        # One page (most services): build_page already keeps one item per lower-cased name.
+        items = getattr(current[0], attr)
+        return tuple(sorted(items, key=_name_order))
     merged: dict[str, _Item] = {}
 
     def report(page: ParsedPage, item: _Item, code: str, severity: Severity, text: str) -> None:
@@ -162,7 +166,11 @@ def _merge_items(
                     f"{item.name} has more {', '.join(grown)} than on page {first.page}; "
                     "the values of both pages are kept",
                 )
-    return tuple(sorted(merged.values(), key=lambda i: (i.name.lower(), i.name)))
+    return tuple(sorted(merged.values(), key=_name_order))
+
+
+def _name_order(item: _Item) -> tuple[str, str]:
+    return item.name.lower(), item.name
 
 
 # How many item names a superseded-page diagnostic spells out.
