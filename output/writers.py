@@ -1,5 +1,6 @@
-"""Catalog writers: JSON and CSV. Each takes an open binary/text file; the edge
-(:func:`write_catalog_dir`) picks the paths and writes atomically."""
+"""Catalog writers: the bytes of ``catalog.json`` (:func:`dumps_catalog`) and the text of
+each CSV table (:func:`csv_text`, :func:`write_csv`); the edge (:func:`write_catalog_dir`)
+picks the paths and writes each file atomically."""
 
 from __future__ import annotations
 
@@ -63,11 +64,6 @@ def dumps_catalog(catalog: Catalog) -> bytes:
 def _json_body(catalog: Catalog) -> bytes:
     """``catalog.json`` without its final newline."""
     return orjson.dumps(catalog_to_dict(catalog), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-
-
-def write_json(catalog: Catalog, out: IO[bytes]) -> None:
-    """Write ``catalog.json`` to an open binary file."""
-    out.write(dumps_catalog(catalog))
 
 
 def _services(catalog: Catalog) -> Iterator[tuple[str, ...]]:
