@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from output.build import _MIN_FILES_FOR_POOL, _map_files, _pickled, build, parse_bytes
+from output.build import (
+    _MIN_FILES_FOR_POOL,
+    _map_files,
+    _pickled,
+    build,
+    load_catalog,
+    parse_bytes,
+)
 from output.cli import main
 from output.writers import CSV_COLUMNS, dumps_catalog, write_catalog_dir
 from tests.conftest import FIXTURES
@@ -153,14 +160,21 @@ def test_cli_rejects_jobs_zero(capsys: pytest.CaptureFixture[str], tmp_path: Pat
 
 
 @pytest.mark.parametrize("enabled", [True, False])
-def test_build_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> None:
-    """The build pauses the cyclic collector while pages pile up, then restores it."""
+def test_build_write_and_load_leave_the_garbage_collector_as_they_found_it(
+    enabled: bool, tmp_path: Path
+) -> None:
+    """Building, writing and loading a catalog pause the cyclic collector while objects
+    pile up, then restore it."""
     if enabled:
         gc.enable()
     else:
         gc.disable()
     try:
-        build([FIXTURES / "html"], jobs=1)
+        catalog = build([FIXTURES / "html"], jobs=1).catalog
+        assert gc.isenabled() is enabled
+        write_catalog_dir(catalog, tmp_path)
+        assert gc.isenabled() is enabled
+        assert dumps_catalog(load_catalog(tmp_path / "catalog.json")) == dumps_catalog(catalog)
         assert gc.isenabled() is enabled
     finally:
         gc.enable()
