@@ -130,10 +130,7 @@ def _text(el: _HtmlElement) -> str:
     """All text below ``el`` (its tail excluded), raw: the shared normaliser cleans it."""
     if len(el) == 0:
         return el.text or ""
-    return _tostring(el, method="text", encoding="unicode", with_tail=False)
-
-
-_tostring = lxml.etree.tostring
+    return lxml.etree.tostring(el, method="text", encoding="unicode", with_tail=False)
 
 
 def _split_at_breaks(cell: _HtmlElement) -> list[str]:
@@ -164,33 +161,27 @@ def _values(cell: _HtmlElement | None) -> tuple[str, ...]:
     if not children:
         text = cell.text
         return (text,) if text and not text.isspace() else ()
-    # The common case, read in one pass: paragraphs only (a paragraph the HTML nests
-    # inside another is read as part of it), then any text written beside them.
-    values: list[str] = []
-    loose: list[str] = []
-    text = cell.text
-    if text and not text.isspace():
-        loose.append(text)
+    # Paragraphs: the children when they all are (the common case; a paragraph the HTML
+    # nests inside another is read as part of it), else every <p> below the cell.
+    paras = children
     for child in children:
         if child.tag != "p":
+            paras = list(cell.iter("p"))
             break
-        if len(child) == 0:
-            value = child.text or ""
-        else:
-            value = _tostring(child, method="text", encoding="unicode", with_tail=False)
-        if value and not value.isspace():
-            values.append(value)
-        tail = child.tail
-        if tail and not tail.isspace():
-            loose.append(tail)
-    else:
-        values.extend(loose)
-        return tuple(values)
-    paras = list(cell.iter("p"))
     if paras:
-        values = [v for v in map(_text, paras) if v and not v.isspace()]
-        loose = [cell.text, *(child.tail for child in children)]
-        values.extend(t for t in loose if t and not t.isspace())
+        # Then the text written beside the paragraphs, not inside one. (Plain loops: this
+        # runs for most cells of every page.)
+        values = []
+        for text in map(_text, paras):
+            if text and not text.isspace():
+                values.append(text)
+        text = cell.text
+        if text and not text.isspace():
+            values.append(text)
+        for child in children:
+            text = child.tail
+            if text and not text.isspace():
+                values.append(text)
         return tuple(values)
     if cell.find(".//br") is not None:
         return tuple(v for v in _split_at_breaks(cell) if v and not v.isspace())
