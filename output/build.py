@@ -223,19 +223,17 @@ def _map_files(
     try:
         # Every chunk goes to the pool, the last one first; this process takes chunks from
         # the front for as long as the pool has not started them (cancel() says so).
-        submitted = {
-            start: pool.submit(_read_chunk, read, work[start : start + size])
+        pending = {
+            pool.submit(_read_chunk, read, work[start : start + size]): start
             for start in reversed(starts)
         }
-        pending = {future: start for start, future in submitted.items()}
 
         def results(futures: Iterable[Future[bytes]]) -> Iterator[tuple[int, _Read]]:
             for future in futures:
                 yield from enumerate(pickle.loads(future.result()), pending.pop(future))
 
-        for start in starts:
-            future = submitted[start]
-            if not future.cancel():
+        for future, start in reversed(list(pending.items())):
+            if not future.cancel():  # started or done: the workers have come this far
                 break
             del pending[future]
             yield from enumerate(map(read, work[start : start + size]), start)
