@@ -44,6 +44,7 @@ from .markdown_table import (
     cell,
     cell_values,
     first_href,
+    heading_section,
     inline_children,
     inline_text,
     key_rows,
@@ -527,11 +528,9 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     keys: list[KeyRow] = []
     section: str | None = None
     for node in root.children:
-        if node.type == "heading" and node.tag == "h2":
-            heading = clean(inline_text(inline_children(node))).lower()
-            section = next(
-                (kind for start, kind in _SECTION_HEADINGS if heading.startswith(start)), "other"
-            )
+        heading = heading_section(node, _SECTION_HEADINGS)
+        if heading is not None:
+            section = heading
             continue
         if _is_anchor(node):
             page.anchors = True

@@ -360,6 +360,16 @@ _SECTION_PARAGRAPHS = (
 )
 
 
+def heading_section(node: SyntaxTreeNode, headings: Sequence[tuple[str, str]]) -> str | None:
+    """For an h2 heading, the kind of the section it starts: that of the first of
+    ``headings`` (lower-case text start, kind) it starts with, else ``"other"``. None
+    for any other node."""
+    if node.type != "heading" or node.tag != "h2":
+        return None
+    text = clean(inline_text(inline_children(node))).lower()
+    return next((kind for start, kind in headings if text.startswith(start)), "other")
+
+
 def _paragraph_section(node: SyntaxTreeNode) -> str | None:
     children = [c for c in inline_children(node) if c.type != "text" or c.content.strip()]
     if len(children) != 1 or children[0].type != "strong":
@@ -372,11 +382,9 @@ def _sections(root: SyntaxTreeNode) -> Iterator[tuple[str | None, SyntaxTreeNode
     """Each top-level block with the section it is in (None before the first)."""
     section: str | None = None
     for node in root.children:
-        if node.type == "heading" and node.tag == "h2":
-            text = clean(inline_text(inline_children(node))).lower()
-            section = next(
-                (kind for start, kind in _SECTION_HEADINGS if text.startswith(start)), "other"
-            )
+        heading = heading_section(node, _SECTION_HEADINGS)
+        if heading is not None:
+            section = heading
             continue
         if node.type == "paragraph":
             kind = _paragraph_section(node)
