@@ -13,7 +13,7 @@ def cyclic_gc_paused() -> Iterator[None]:
 
     Parsed pages, the merged catalog and its JSON form are hundreds of thousands of small
     objects without cycles, kept to the end: as they pile up, each full collection rescans
-    all of them again, for nothing (a quarter of the time of ``catalog_to_dict``, some 5% of
+    all of them again, for nothing (three quarters of the time of ``catalog_to_dict``, some 5% of
     the parse). Reference counting still frees everything else at once."""
     was_enabled = gc.isenabled()
     gc.disable()

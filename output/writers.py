@@ -153,7 +153,7 @@ def csv_text(catalog: Catalog, name: str) -> str:
 
     A row none of whose fields holds a comma, a quote or a line break is written as its
     fields joined by commas, which is what ``csv`` writes for it; ``csv`` formats the rest
-    (some 4% of the actions, none of the other tables' rows), at a third of the cost."""
+    (some 4% of the actions, none of the other tables' rows), at half the cost."""
     columns = CSV_COLUMNS[name]
     commas = len(columns) - 1
     lines = _Lines([",".join(columns)])
