@@ -44,7 +44,6 @@ from .markdown_table import (
     cell,
     cell_values,
     first_href,
-    heading_section,
     inline_children,
     inline_text,
     key_rows,
@@ -53,6 +52,7 @@ from .markdown_table import (
     normalise_header,
     read_table,
     resource_rows,
+    sections,
     table_kind,
     title_and_prefix,
 )
@@ -526,12 +526,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
 
     resources: list[ResourceRow] = []
     keys: list[KeyRow] = []
-    section: str | None = None
-    for node in root.children:
-        heading = heading_section(node, _SECTION_HEADINGS)
-        if heading is not None:
-            section = heading
-            continue
+    for section, node in sections(root, _SECTION_HEADINGS):
         if _is_anchor(node):
             page.anchors = True
         if node.type == "table":

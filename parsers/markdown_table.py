@@ -360,34 +360,36 @@ _SECTION_PARAGRAPHS = (
 )
 
 
-def heading_section(node: SyntaxTreeNode, headings: Sequence[tuple[str, str]]) -> str | None:
-    """For an h2 heading, the kind of the section it starts: that of the first of
-    ``headings`` (lower-case text start, kind) it starts with, else ``"other"``. None
-    for any other node."""
-    if node.type != "heading" or node.tag != "h2":
-        return None
+def _heading_section(node: SyntaxTreeNode, headings: Sequence[tuple[str, str]]) -> str:
     text = clean(inline_text(inline_children(node))).lower()
     return next((kind for start, kind in headings if text.startswith(start)), "other")
 
 
-def _paragraph_section(node: SyntaxTreeNode) -> str | None:
+def _paragraph_section(node: SyntaxTreeNode, paragraphs: Sequence[tuple[str, str]]) -> str | None:
     children = [c for c in inline_children(node) if c.type != "text" or c.content.strip()]
     if len(children) != 1 or children[0].type != "strong":
         return None
     text = clean(inline_text(children[0].children)).lower()
-    return next((kind for start, kind in _SECTION_PARAGRAPHS if text.startswith(start)), None)
+    return next((kind for start, kind in paragraphs if text.startswith(start)), None)
 
 
-def _sections(root: SyntaxTreeNode) -> Iterator[tuple[str | None, SyntaxTreeNode]]:
-    """Each top-level block with the section it is in (None before the first)."""
+def sections(
+    root: SyntaxTreeNode,
+    headings: Sequence[tuple[str, str]],
+    paragraphs: Sequence[tuple[str, str]] = (),
+) -> Iterator[tuple[str | None, SyntaxTreeNode]]:
+    """Each top-level block with the kind of section it is in (None before the first).
+
+    An h2 heading starts the section of the first of ``headings`` (lower-case start of
+    its text, kind) it starts with, else an ``"other"`` one; a paragraph of bold text
+    alone starts the section of one of ``paragraphs`` (2017 pages), if any matches."""
     section: str | None = None
     for node in root.children:
-        heading = heading_section(node, _SECTION_HEADINGS)
-        if heading is not None:
-            section = heading
+        if node.type == "heading" and node.tag == "h2":
+            section = _heading_section(node, headings)
             continue
-        if node.type == "paragraph":
-            kind = _paragraph_section(node)
+        if paragraphs and node.type == "paragraph":
+            kind = _paragraph_section(node, paragraphs)
             if kind is not None:
                 section = kind
                 continue
@@ -554,7 +556,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     page = _Page(source, compact(prefix) if prefix else None)
     page.diags.extend(missing_title_or_prefix(source, name, prefix))
 
-    for section, node in _sections(root):
+    for section, node in sections(root, _SECTION_HEADINGS, _SECTION_PARAGRAPHS):
         if node.type == "table":
             table = read_table(node, source_lines)
             kind = table_kind(table)
