@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from output.gc_pause import cyclic_gc_paused
-from parsers.catalog import merge
+from output.writers import Rendered, ServiceOutput, render_service
+from parsers.catalog import merge, single_page_service
 from parsers.detect import detect, get_format
 from parsers.errors import IamCatalogError, SourceError, UnknownFormatError
 from parsers.model import (
@@ -70,6 +71,9 @@ class BuildResult:
     """Files read (pages or not)."""
     usable_pages: int
     """Pages that yielded a service prefix."""
+    rendered: Rendered = dataclasses.field(default_factory=dict)
+    """With ``build(render=True)``: the services made from one page each, by prefix, with
+    their share of every output file, for :func:`output.writers.write_catalog_dir`."""
 
 
 def iter_source_files(
@@ -353,6 +357,7 @@ def build(
     allow_incomplete: bool = False,
     previous: Path | None = None,
     jobs: int | None = None,
+    render: bool = False,
 ) -> BuildResult:
     """Build a catalog from files, folders and snapshots (any mix of formats).
 
@@ -362,6 +367,12 @@ def build(
     ``jobs`` processes read and parse the files (default: the CPUs this process may use;
     1 parses in this process only). The result is the same for any number of jobs.
     ``on_file`` is called with each file once it is read, in no set order when jobs > 1.
+
+    ``render``: make each service's share of the output files (``BuildResult.rendered``)
+    while the workers still parse, for a build that is written next: with jobs > 1 that
+    time is otherwise spent after the last page, with every worker idle. Only services of
+    one page can be made before the merge; a page whose prefix turns out to have other
+    pages is rendered for nothing (on the 2026 pages: 50 of 528).
     """
     if fmt is not None:
         get_format(fmt)  # fail early on an unknown --format
@@ -373,9 +384,17 @@ def build(
     read = partial(_read_file, fmt=fmt, size_cap=size_cap)
     work = [(path, sources.expected_sha256.get(path)) for path in files]
     done: list[_Read | None] = [None] * len(work)
+    # Prefix -> its service's output made ahead, None once a second page declares it.
+    ahead: dict[str, ServiceOutput | None] = {}
     with cyclic_gc_paused():
         for i, outcome in _map_files(read, work, jobs):
             done[i] = outcome
+            page = outcome[0]
+            if render and isinstance(page, ParsedPage) and page.prefix:
+                prefix = page.prefix
+                ahead[prefix] = (
+                    None if prefix in ahead else render_service(single_page_service(page))
+                )
             if on_file is not None:
                 on_file(files[i])
         for path, read_file in zip(files, done, strict=True):
@@ -397,7 +416,8 @@ def build(
         )
         catalog = merge(pages, source, diags)
     usable = sum(1 for p in pages if p.prefix)
-    return BuildResult(catalog, len(files), usable)
+    rendered = {s.prefix: (s, made) for s in catalog.services if (made := ahead.get(s.prefix))}
+    return BuildResult(catalog, len(files), usable, rendered)
 
 
 def load_catalog(path: Path) -> Catalog:
@@ -449,6 +469,7 @@ def regenerate(
     allow_incomplete: bool = False,
     progress: bool = False,
     today: str | None = None,
+    render: bool = False,
 ) -> Regenerated:
     """Fetch the reference into ``snapshots/<UTC date>/`` (conditionally against the
     newest complete snapshot already there) and build it; with no network, build ``fixtures``
@@ -456,6 +477,7 @@ def regenerate(
 
     Only an unreachable site (the host does not resolve, no connection) falls back; any
     other fetch failure raises, so a nightly job never silently publishes the samples.
+    ``render`` is :func:`build`'s.
     """
     day = today or datetime.now(UTC).date().isoformat()
     try:
@@ -475,6 +497,9 @@ def regenerate(
     except UnreachableError as e:
         reason = str(e)
         note = f"built from the sample pages in {fixtures}/: no network ({reason})"
-        return Regenerated(build([fixtures], kind="fixtures", note=note), None, None, reason)
-    result = build([snapshots / day], allow_incomplete=allow_incomplete, previous=previous)
+        fallback = build([fixtures], kind="fixtures", note=note, render=render)
+        return Regenerated(fallback, None, None, reason)
+    result = build(
+        [snapshots / day], allow_incomplete=allow_incomplete, previous=previous, render=render
+    )
     return Regenerated(result, snapshots / day, summary, None)

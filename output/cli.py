@@ -52,6 +52,16 @@ def _jobs(text: str) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from output.gc_pause import cyclic_gc_paused
+
+    # Paused for the whole command, not just inside build() and the writers: once build()
+    # turned it back on, the collector's first pass would scan every object the build made
+    # (all of them lasting, none in a cycle) for nothing: some 30 ms on the 2026 pages.
+    with cyclic_gc_paused():
+        return _build(args)
+
+
+def _build(args: argparse.Namespace) -> int:
     from output.build import build, iter_source_files
 
     paths = [Path(p) for p in args.sources]
@@ -71,6 +81,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             allow_incomplete=args.allow_incomplete,
             previous=previous,
             jobs=args.jobs,
+            render=True,
         )
     finally:
         if bar is not None:
@@ -89,7 +100,7 @@ def _write_build(result: BuildResult, out: str, strict: bool) -> int:
         first = errors[0].message if errors else "no pages found"
         print(f"iam-catalog: error: nothing usable in the sources ({first})", file=sys.stderr)
         return EXIT_ERROR
-    write_catalog_dir(catalog, Path(out))
+    write_catalog_dir(catalog, Path(out), result.rendered)
     actions = sum(len(s.actions) for s in catalog.services)
     by_sev = {s: sum(1 for d in catalog.diagnostics if d.severity is s) for s in Severity}
     print(
@@ -164,6 +175,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         config=_http_config(args),
         allow_incomplete=args.allow_incomplete,
         progress=sys.stderr.isatty(),
+        render=True,
     )
     if outcome.fallback_reason is not None:
         print(

@@ -1,22 +1,24 @@
 """Catalog writers: the bytes of ``catalog.json`` (:func:`dumps_catalog`) and the text of
 each CSV table (:func:`csv_text`, :func:`write_csv`); the edge (:func:`write_catalog_dir`)
-picks the paths and writes each file atomically."""
+picks the paths and writes each file atomically, from each service's share of every file
+(:func:`render_service`, which a build may make ahead, see ``output.build``)."""
 
 from __future__ import annotations
 
 import csv
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 
 from output.gc_pause import cyclic_gc_paused
-from parsers.model import Catalog, catalog_to_dict
+from parsers.model import Catalog, Service, catalog_to_dict, service_to_dict
 
 # Lists inside a CSV cell are joined with this.
 LIST_SEP = ";"
@@ -56,18 +58,16 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+_JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+
+
 def dumps_catalog(catalog: Catalog) -> bytes:
     """The canonical bytes of ``catalog.json``: sorted keys, 2-space indent, final newline."""
-    return _json_body(catalog) + b"\n"
+    return orjson.dumps(catalog_to_dict(catalog), option=_JSON_OPTIONS) + b"\n"
 
 
-def _json_body(catalog: Catalog) -> bytes:
-    """``catalog.json`` without its final newline."""
-    return orjson.dumps(catalog_to_dict(catalog), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-
-
-def _services(catalog: Catalog) -> Iterator[tuple[str, ...]]:
-    for s in catalog.services:
+def _services(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
+    for s in services:
         yield (
             s.prefix,
             s.name,
@@ -78,9 +78,9 @@ def _services(catalog: Catalog) -> Iterator[tuple[str, ...]]:
         )
 
 
-def _actions(catalog: Catalog) -> Iterator[tuple[str, ...]]:
+def _actions(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
     join = LIST_SEP.join
-    for s in catalog.services:
+    for s in services:
         prefix = s.prefix
         for a in s.actions:
             # Access levels are StrEnum members: each is its value string.
@@ -101,9 +101,9 @@ def _actions(catalog: Catalog) -> Iterator[tuple[str, ...]]:
             )
 
 
-def _action_resource_types(catalog: Catalog) -> Iterator[tuple[str, ...]]:
+def _action_resource_types(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
     join = LIST_SEP.join
-    for s in catalog.services:
+    for s in services:
         prefix = s.prefix
         for a in s.actions:
             name = a.name
@@ -118,21 +118,21 @@ def _action_resource_types(catalog: Catalog) -> Iterator[tuple[str, ...]]:
                 )
 
 
-def _resource_types(catalog: Catalog) -> Iterator[tuple[str, ...]]:
+def _resource_types(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
     join = LIST_SEP.join
-    for s in catalog.services:
+    for s in services:
         for rt in s.resource_types:
             yield (s.prefix, rt.name, join(rt.arn_formats), join(rt.condition_keys))
 
 
-def _condition_keys(catalog: Catalog) -> Iterator[tuple[str, ...]]:
-    for s in catalog.services:
+def _condition_keys(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
+    for s in services:
         for k in s.condition_keys:
             yield (s.prefix, k.name, k.description, LIST_SEP.join(k.types))
 
 
 # The rows of each CSV table, in the column order of CSV_COLUMNS.
-_ROWS: dict[str, Callable[[Catalog], Iterator[tuple[str, ...]]]] = {
+_ROWS: dict[str, Callable[[Iterable[Service]], Iterator[tuple[str, ...]]]] = {
     "services.csv": _services,
     "actions.csv": _actions,
     "action_resource_types.csv": _action_resource_types,
@@ -154,17 +154,27 @@ def csv_text(catalog: Catalog, name: str) -> str:
     A row none of whose fields holds a comma, a quote or a line break is written as its
     fields joined by commas, which is what ``csv`` writes for it; ``csv`` formats the rest
     (some 4% of the actions, none of the other tables' rows), at half the cost."""
-    columns = CSV_COLUMNS[name]
-    commas = len(columns) - 1
-    lines = _Lines([",".join(columns)])
+    return _csv_header(name) + _csv_rows(catalog.services, name)
+
+
+def _csv_header(name: str) -> str:
+    return ",".join(CSV_COLUMNS[name]) + "\n"
+
+
+def _csv_rows(services: Iterable[Service], name: str) -> str:
+    """The lines of the services' rows of one CSV table, each with its line break."""
+    commas = len(CSV_COLUMNS[name]) - 1
+    lines = _Lines()
     formatted = csv.writer(lines, lineterminator="\n")
-    for row in _ROWS[name](catalog):
+    for row in _ROWS[name](services):
         line = ",".join(row)
         if line.count(",") == commas and '"' not in line and "\n" not in line and "\r" not in line:
             lines.append(line)
         else:
             formatted.writerow(row)
-    lines.append("")  # the final line break
+    if not lines:
+        return ""
+    lines.append("")  # the last line's break
     return "\n".join(lines)
 
 
@@ -196,23 +206,85 @@ def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
         raise
 
 
-def write_catalog_dir(catalog: Catalog, out_dir: Path) -> list[Path]:
+class ServiceOutput(NamedTuple):
+    """One service's share of every output file, as written there."""
+
+    json: bytes
+    """Its value in ``catalog.json``'s ``services`` object, indented for that depth."""
+    csv: tuple[bytes, ...]
+    """Its rows of each CSV table, in the order of :data:`CSV_COLUMNS` (UTF-8)."""
+
+
+# catalog.json holds each service two levels down (top object -> "services" -> prefix).
+_SERVICE_INDENT = b"\n    "
+
+
+def render_service(service: Service) -> ServiceOutput:
+    """A service's share of every output file. Made for one service at a time, ahead of
+    writing when a build has the time to spare (see ``build(render=True)``)."""
+    # orjson indents from depth 0; a JSON text holds line breaks only between its tokens
+    # (never inside a string), so indenting every line puts it at its depth.
+    body = orjson.dumps(service_to_dict(service), option=_JSON_OPTIONS)
+    one = (service,)
+    return ServiceOutput(
+        body.replace(b"\n", _SERVICE_INDENT),
+        tuple(_csv_rows(one, name).encode("utf-8") for name in CSV_COLUMNS),
+    )
+
+
+# Where the services go in catalog.json with none: the top object's keys are sorted, and
+# "services" is neither its first nor its last key.
+_NO_SERVICES = b'\n  "services": {},\n'
+
+
+def _json_chunks(catalog: Catalog, outputs: list[ServiceOutput]) -> list[bytes]:
+    """The bytes of ``catalog.json`` (without its final newline), in chunks: the top
+    object with its services' shares spliced in."""
+    top = orjson.dumps(catalog_to_dict(replace(catalog, services=())), option=_JSON_OPTIONS)
+    head, found, tail = top.partition(_NO_SERVICES)
+    assert found, "catalog.json has no empty services object to fill"
+    if not outputs:
+        return [top]
+    chunks = [head, b'\n  "services": {']
+    for service, output in zip(catalog.services, outputs, strict=True):
+        chunks += (_SERVICE_INDENT, orjson.dumps(service.prefix), b": ", output.json, b",")
+    chunks[-1] = b"\n  },\n"
+    chunks.append(tail)
+    return chunks
+
+
+# A service and its share of every output file, rendered ahead (``BuildResult.rendered``).
+Rendered = Mapping[str, tuple[Service, ServiceOutput]]
+
+
+def write_catalog_dir(
+    catalog: Catalog, out_dir: Path, rendered: Rendered | None = None
+) -> list[Path]:
     """Write ``catalog.json`` and ``csv/*.csv`` under ``out_dir``, each file atomically
     (a failure leaves the previous version of that file in place, never half a file).
 
-    This thread makes each file's bytes; one helper thread writes them to disk, which
-    needs no GIL, while this thread makes the next file's (the first error is raised)."""
+    ``rendered`` gives services' shares made ahead, by prefix; one is used only for the
+    very service object it was made from, and every other service is rendered here.
+    Helper threads, one per file, write the files to disk (which needs no GIL) while this
+    thread makes the next one's bytes; their fsyncs overlap (the first error is raised)."""
     json_path = out_dir / "catalog.json"
     csv_paths = [out_dir / "csv" / name for name in CSV_COLUMNS]
+    ahead = rendered or {}
     with (
         cyclic_gc_paused(),
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="iam-catalog-write") as disk,
+        ThreadPoolExecutor(
+            max_workers=1 + len(csv_paths), thread_name_prefix="iam-catalog-write"
+        ) as disk,
     ):
-        # The JSON and its final newline are written apart: no 18 MB copy to join them.
-        writes = [disk.submit(_write_file, json_path, _json_body(catalog), b"\n")]
-        for path in csv_paths:
-            text = csv_text(catalog, path.name).encode("utf-8")
-            writes.append(disk.submit(_write_file, path, text))
+        outputs = []
+        for service in catalog.services:
+            made = ahead.get(service.prefix)
+            outputs.append(made[1] if made and made[0] is service else render_service(service))
+        # Written in chunks: no 18 MB copy to join them.
+        writes = [disk.submit(_write_file, json_path, *_json_chunks(catalog, outputs), b"\n")]
+        for i, path in enumerate(csv_paths):
+            header = _csv_header(path.name).encode("utf-8")
+            writes.append(disk.submit(_write_file, path, header, *(o.csv[i] for o in outputs)))
         for write in writes:
             write.result()
     return [json_path, *csv_paths]

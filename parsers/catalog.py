@@ -128,10 +128,8 @@ def _combine(first: _Item, other: _Item) -> tuple[_Item, list[str], list[str]]:
 def _merge_items(
     prefix: str, kind: str, current: list[ParsedPage], attr: str, diags: list[Diagnostic]
 ) -> tuple[_Item, ...]:
-    if len(current) == 1:
-        # One page (most services): build_page already keeps one item per lower-cased name.
-        items = getattr(current[0], attr)
-        return tuple(sorted(items, key=_name_order))
+    if len(current) == 1:  # the others superseded
+        return _in_name_order(getattr(current[0], attr))
     merged: dict[str, _Item] = {}
 
     def report(page: ParsedPage, item: _Item, code: str, severity: Severity, text: str) -> None:
@@ -166,7 +164,13 @@ def _merge_items(
                     f"{item.name} has more {', '.join(grown)} than on page {first.page}; "
                     "the values of both pages are kept",
                 )
-    return tuple(sorted(merged.values(), key=_name_order))
+    return _in_name_order(merged.values())
+
+
+def _in_name_order(items: Iterable[_Item]) -> tuple[_Item, ...]:
+    """Items sorted by name (case-insensitive first). One page's items need nothing else:
+    build_page already keeps one item per lower-cased name."""
+    return tuple(sorted(items, key=_name_order))
 
 
 def _name_order(item: _Item) -> tuple[str, str]:
@@ -207,6 +211,21 @@ def _superseded(prefix: str, page: ParsedPage, current: list[ParsedPage]) -> Dia
     )
 
 
+def single_page_service(page: ParsedPage) -> Service:
+    """The service of a prefix no other page declares, as :func:`merge` makes it (its
+    caller may make it ahead of the merge, from a page it knows has a prefix)."""
+    if not page.prefix:
+        raise ValueError(f"page {page.ref.page} declares no service prefix")
+    return Service(
+        prefix=page.prefix,
+        name=page.service_name or page.prefix,
+        pages=(page.ref,),
+        actions=_in_name_order(page.actions),
+        resource_types=_in_name_order(page.resource_types),
+        condition_keys=_in_name_order(page.condition_keys),
+    )
+
+
 def merge(
     pages: Iterable[ParsedPage],
     source: CatalogSource,
@@ -234,6 +253,9 @@ def merge(
     services: list[Service] = []
     for prefix in sorted(by_prefix):
         group = by_prefix[prefix]
+        if len(group) == 1:  # most services
+            services.append(single_page_service(group[0]))
+            continue
         newest = layout_recency(group[0].ref.layout)
         current = [p for p in group if layout_recency(p.ref.layout) == newest]
         diags.extend(_superseded(prefix, p, current) for p in group[len(current) :])

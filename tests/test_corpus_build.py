@@ -13,7 +13,7 @@ import pytest
 
 from output.build import build
 from output.cli import main
-from output.writers import _ROWS, CSV_COLUMNS, dumps_catalog, write_csv
+from output.writers import _ROWS, CSV_COLUMNS, csv_text, dumps_catalog, write_catalog_dir, write_csv
 from parsers.model import CATALOG_SCHEMA, Severity
 
 # What a page declares, read with a regex independent of the parser: the
@@ -104,8 +104,26 @@ def test_csv_tables_are_the_bytes_the_csv_module_writes(request, which):
         reference = io.StringIO()
         writer = csv.writer(reference, lineterminator="\n")
         writer.writerow(columns)
-        rows = list(_ROWS[name](catalog))
+        rows = list(_ROWS[name](catalog.services))
         writer.writerows(rows)
         assert ours.getvalue() == reference.getvalue(), name
         quoted += sum(1 for r in rows if any("," in f or '"' in f for f in r))
     assert quoted > 100  # the csv path is exercised too
+
+
+def test_a_build_rendering_ahead_writes_the_same_files(corpus, tmp_path, html_2026):
+    """``build(render=True)`` renders every one-page service while the pages are read (in
+    this process, beside a worker); the files written from those shares are the bytes of
+    ``dumps_catalog`` and ``csv_text`` for the catalog built without."""
+    result = build([corpus / "html" / "2026-04-01_110d32e3"], jobs=2, render=True)
+    assert result.catalog == html_2026.catalog
+    assert html_2026.rendered == {}  # built without render=True
+    singles = [s for s in result.catalog.services if len(s.pages) == 1]
+    assert len(singles) == 409 and len(result.catalog.services) == 459
+    assert {p: made[0] for p, made in result.rendered.items()} == {s.prefix: s for s in singles}
+    assert all(result.rendered[s.prefix][0] is s for s in singles)
+    write_catalog_dir(result.catalog, tmp_path, result.rendered)
+    assert (tmp_path / "catalog.json").read_bytes() == dumps_catalog(html_2026.catalog)
+    for name in CSV_COLUMNS:
+        written = (tmp_path / "csv" / name).read_bytes()
+        assert written == csv_text(html_2026.catalog, name).encode("utf-8"), name

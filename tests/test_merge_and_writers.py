@@ -9,7 +9,15 @@ import jsonschema
 import orjson
 import pytest
 
-from output.writers import _ROWS, CSV_COLUMNS, dumps_catalog, write_catalog_dir, write_csv
+from output.writers import (
+    _ROWS,
+    CSV_COLUMNS,
+    csv_text,
+    dumps_catalog,
+    render_service,
+    write_catalog_dir,
+    write_csv,
+)
 from parsers.catalog import merge
 from parsers.model import (
     CATALOG_SCHEMA,
@@ -288,6 +296,41 @@ def test_csv_quotes_exactly_the_fields_the_csv_module_quotes():
     reference = io.StringIO()
     writer = csv.writer(reference, lineterminator="\n")
     writer.writerow(CSV_COLUMNS["actions.csv"])
-    writer.writerows(_ROWS["actions.csv"](catalog))
+    writer.writerows(_ROWS["actions.csv"](catalog.services))
     assert ours.getvalue() == reference.getvalue()
     assert ',"with ""quotes""",' in ours.getvalue()
+
+
+def _written(out):
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*.*"))}
+
+
+def test_a_share_rendered_ahead_is_used_only_for_the_service_object_it_was_made_from(tmp_path):
+    v1, v2 = _two_pages()
+    catalog = merge([v1, v2, _page("list_x", "x", [ActionRow("A", "reads", "Read")])], SOURCE)
+    x = next(s for s in catalog.services if s.prefix == "x")
+    other = merge([_page("list_x", "x", [ActionRow("B", "writes", "Write")])], SOURCE).services[0]
+    assert other != x
+    # Made from another service of the same prefix: not used, x is rendered again.
+    write_catalog_dir(catalog, tmp_path / "stale", {"x": (other, render_service(other))})
+    assert (tmp_path / "stale" / "catalog.json").read_bytes() == dumps_catalog(catalog)
+    # Paired with x itself, a share is taken as it is (here a wrong one, to show it).
+    write_catalog_dir(catalog, tmp_path / "paired", {"x": (x, render_service(other))})
+    paired = orjson.loads((tmp_path / "paired" / "catalog.json").read_bytes())
+    assert list(paired["services"]["x"]["actions"]) == ["B"]
+    assert "x,B,writes,Write" in (tmp_path / "paired" / "csv" / "actions.csv").read_text()
+    # Rendered ahead from x, the files are the ones written without.
+    write_catalog_dir(catalog, tmp_path / "ahead", {"x": (x, render_service(x))})
+    write_catalog_dir(catalog, tmp_path / "plain")
+    assert _written(tmp_path / "ahead") == _written(tmp_path / "plain")
+
+
+def test_a_catalog_without_services_is_written_like_any_other(tmp_path):
+    empty = merge([], SOURCE)
+    assert empty.services == ()
+    write_catalog_dir(empty, tmp_path)
+    assert (tmp_path / "catalog.json").read_bytes() == dumps_catalog(empty)
+    assert b'"services": {}' in dumps_catalog(empty)
+    for name in CSV_COLUMNS:
+        assert (tmp_path / "csv" / name).read_text() == csv_text(empty, name)
+        assert csv_text(empty, name) == ",".join(CSV_COLUMNS[name]) + "\n"
