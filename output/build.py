@@ -24,14 +24,14 @@ import os
 import pickle
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from output.gc_pause import cyclic_gc_paused
+from output.parallel import map_from_both_ends
 from output.writers import Rendered, ServiceOutput, render_service
 from parsers.catalog import merge, single_page_service
 from parsers.detect import detect, get_format
@@ -58,8 +58,6 @@ DEFAULT_SIZE_CAP = 20 * 1024 * 1024
 _NOT_PAGES = {"manifest.json"}
 # How many bytes are enough to call a file binary when they hold a NUL.
 _BINARY_SNIFF_BYTES = 8192
-
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,10 +182,10 @@ def _read_file(
     return parse_bytes(path, data, fmt, size_cap), digest
 
 
-# Below this many files a process pool costs more to start than it saves.
+# Below this many files worker processes cost more to start than they save.
 _MIN_FILES_FOR_POOL = 16
 # Chunks per process: small enough that this process waits little at the end for the
-# chunks a worker has started (a chunk of the 2026 folder is 4 pages, some 10 ms), large
+# chunk a worker is reading (a chunk of the 2026 folder is 4 pages, some 10 ms), large
 # enough that the round trips cost little.
 _CHUNKS_PER_JOB = 64
 
@@ -210,55 +208,23 @@ def _map_files(
     read: Callable[[_Work], _Read], work: list[_Work], jobs: int | None
 ) -> Iterator[tuple[int, _Read]]:
     """``(i, read(work[i]))`` for every item, in no set order: here, or here and in
-    ``jobs - 1`` worker processes.
-
-    This process reads chunks of work from the front, the workers from the back, until
-    they meet: what this process reads needs no pickling, and it does not sit idle while
-    the workers parse (on two CPUs: one worker and this process, both busy to the end)."""
+    ``jobs - 1`` worker processes (see :mod:`output.parallel`)."""
     jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     if jobs == 1 or len(work) < _MIN_FILES_FOR_POOL:
         yield from enumerate(map(read, work))
         return
-    size = max(1, len(work) // (jobs * _CHUNKS_PER_JOB))
-    starts = range(0, len(work), size)
-    pool = ProcessPoolExecutor(max_workers=jobs - 1)
-    try:
-        # Every chunk goes to the pool, the last one first; this process takes chunks from
-        # the front for as long as the pool has not started them (cancel() says so).
-        pending = {
-            pool.submit(_read_chunk, read, work[start : start + size]): start
-            for start in reversed(starts)
-        }
-
-        def results(futures: Iterable[Future[bytes]]) -> Iterator[tuple[int, _Read]]:
-            for future in futures:
-                yield from enumerate(pickle.loads(future.result()), pending.pop(future))
-
-        for future, start in reversed(list(pending.items())):
-            if not future.cancel():  # started or done: the workers have come this far
-                break
-            del pending[future]
-            yield from enumerate(map(read, work[start : start + size]), start)
-            yield from results([f for f in pending if f.done()])
-        yield from results(as_completed(list(pending)))
-    finally:
-        # On an interrupt or a failure, files not yet started are not parsed for nothing.
-        pool.shutdown(cancel_futures=True)
+    chunk = max(1, len(work) // (jobs * _CHUNKS_PER_JOB))
+    yield from map_from_both_ends(read, work, workers=jobs - 1, chunk=chunk, dumps=_dumps)
 
 
-def _read_chunk(read: Callable[[_Work], _Read], chunk: list[_Work]) -> bytes:
-    """``read`` applied to each item of a chunk, pickled (in a worker process)."""
-    return _pickled(lambda items: list(map(read, items)), chunk)
-
-
-def _pickled(fn: Callable[[_T], object], arg: _T) -> bytes:
-    """``fn(arg)`` pickled with :data:`_MODEL_REDUCERS` (in a worker process)."""
+def _dumps(obj: object) -> bytes:
+    """``obj`` pickled with :data:`_MODEL_REDUCERS` (in a worker process)."""
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
     pickler.dispatch_table = _MODEL_REDUCERS
-    pickler.dump(fn(arg))
+    pickler.dump(obj)
     return buffer.getvalue()
 
 

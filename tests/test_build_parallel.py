@@ -9,7 +9,6 @@ import os
 import pickle
 import shutil
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,8 @@ import pytest
 
 from output.build import (
     _MIN_FILES_FOR_POOL,
+    _dumps,
     _map_files,
-    _pickled,
     build,
     load_catalog,
     parse_bytes,
@@ -139,7 +138,7 @@ def test_worker_pickling_keeps_every_field_including_provenance(corpus: Path) ->
     """What a worker sends back is rebuilt with page and line, which equality ignores."""
     path = corpus / "html" / "2026-04-01_110d32e3" / "list_amazons3.html"
     page = parse_bytes(path, path.read_bytes())
-    back = pickle.loads(_pickled(partial(parse_bytes, path), path.read_bytes()))
+    back = pickle.loads(_dumps(parse_bytes(path, path.read_bytes())))
     assert _fields(back) == _fields(page)
     assert back.actions[0].line is not None and back.actions[0].page == "list_amazons3"
 
