@@ -46,6 +46,7 @@ from parsers.model import (
     ParsedPage,
     ResourceType,
     ResourceTypeRow,
+    Service,
     Severity,
 )
 from scraper.discover import DEFAULT_BASE_URL, DEFAULT_JSON_BASE_URL
@@ -350,17 +351,19 @@ def build(
     read = partial(_read_file, fmt=fmt, size_cap=size_cap)
     work = [(path, sources.expected_sha256.get(path)) for path in files]
     done: list[_Read | None] = [None] * len(work)
-    # Prefix -> its service's output made ahead, None once a second page declares it.
-    ahead: dict[str, ServiceOutput | None] = {}
+    # Prefix -> its service and output made ahead; None once a second page declares it.
+    ahead: dict[str, tuple[Service, ServiceOutput] | None] = {}
     with cyclic_gc_paused():
         for i, outcome in _map_files(read, work, jobs):
             done[i] = outcome
             page = outcome[0]
             if render and isinstance(page, ParsedPage) and page.prefix:
                 prefix = page.prefix
-                ahead[prefix] = (
-                    None if prefix in ahead else render_service(single_page_service(page))
-                )
+                if prefix in ahead:
+                    ahead[prefix] = None
+                else:
+                    service = single_page_service(page)
+                    ahead[prefix] = (service, render_service(service))
             if on_file is not None:
                 on_file(files[i])
         for path, read_file in zip(files, done, strict=True):
@@ -380,9 +383,11 @@ def build(
             formats=tuple(sorted(formats.items())),
             note=note,
         )
-        catalog = merge(pages, source, diags)
+        made = {prefix: both[0] for prefix, both in ahead.items() if both}
+        catalog = merge(pages, source, diags, made)
     usable = sum(1 for p in pages if p.prefix)
-    rendered = {s.prefix: (s, made) for s in catalog.services if (made := ahead.get(s.prefix))}
+    # The merge took the services made ahead as they are: each output is its service's.
+    rendered = {s.prefix: both for s in catalog.services if (both := ahead.get(s.prefix))}
     return BuildResult(catalog, len(files), usable, rendered)
 
 

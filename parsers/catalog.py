@@ -29,7 +29,7 @@ depends on the order files were read in.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import fields, replace
 from typing import Any, TypeVar
 
@@ -230,8 +230,12 @@ def merge(
     pages: Iterable[ParsedPage],
     source: CatalogSource,
     extra_diagnostics: Iterable[Diagnostic] = (),
+    made: Mapping[str, Service] | None = None,
 ) -> Catalog:
-    """One catalog from parsed pages; pages without a prefix are reported and left out."""
+    """One catalog from parsed pages; pages without a prefix are reported and left out.
+
+    ``made``: services a caller already made with :func:`single_page_service`, by prefix;
+    one is taken as it is when its prefix has that one page (its ``PageRef`` object)."""
     diags: list[Diagnostic] = list(extra_diagnostics)
     by_prefix: dict[str, list[ParsedPage]] = {}
     for page in sorted(pages, key=_precedence):
@@ -254,7 +258,10 @@ def merge(
     for prefix in sorted(by_prefix):
         group = by_prefix[prefix]
         if len(group) == 1:  # most services
-            services.append(single_page_service(group[0]))
+            ready = made.get(prefix) if made else None
+            if ready is None or ready.pages[0] is not group[0].ref:
+                ready = single_page_service(group[0])
+            services.append(ready)
             continue
         newest = layout_recency(group[0].ref.layout)
         current = [p for p in group if layout_recency(p.ref.layout) == newest]

@@ -18,7 +18,7 @@ from output.writers import (
     write_catalog_dir,
     write_csv,
 )
-from parsers.catalog import merge
+from parsers.catalog import merge, single_page_service
 from parsers.model import (
     CATALOG_SCHEMA,
     CatalogSource,
@@ -334,3 +334,20 @@ def test_a_catalog_without_services_is_written_like_any_other(tmp_path):
     for name in CSV_COLUMNS:
         assert (tmp_path / "csv" / name).read_text() == csv_text(empty, name)
         assert csv_text(empty, name) == ",".join(CSV_COLUMNS[name]) + "\n"
+
+
+def test_merge_takes_a_service_made_ahead_only_from_the_prefix_s_one_page():
+    v1, v2 = _two_pages()
+    x = _page("list_x", "x", [ActionRow("A", "reads", "Read")])
+    made = single_page_service(x)
+    catalog = merge([v1, v2, x], SOURCE, made={"x": made})
+    assert next(s for s in catalog.services if s.prefix == "x") is made
+    assert catalog == merge([v1, v2, x], SOURCE)
+    # Made from another page of that prefix (another PageRef): made again from x.
+    copy = _page("list_x", "x", [ActionRow("B", "writes", "Write")])
+    again = merge([x], SOURCE, made={"x": single_page_service(copy)})
+    assert [a.name for a in again.services[0].actions] == ["A"]
+    # A prefix of two pages is merged, whatever was made ahead for it.
+    merged = merge([v1, v2], SOURCE, made={"elasticloadbalancing": single_page_service(v1)})
+    assert merged == merge([v1, v2], SOURCE)
+    assert len(merged.services[0].pages) == 2
