@@ -186,7 +186,7 @@ def _read_file(
 
 
 # Below this many files worker processes cost more to start than they save.
-_MIN_FILES_FOR_POOL = 16
+_MIN_FILES_FOR_WORKERS = 16
 # Chunks per process: small enough that this process waits little at the end for the
 # chunk a worker is reading (a chunk of the 2026 folder is 4 pages, some 10 ms), large
 # enough that the round trips cost little.
@@ -215,7 +215,7 @@ def _map_files(
     jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
-    if jobs == 1 or len(work) < _MIN_FILES_FOR_POOL:
+    if jobs == 1 or len(work) < _MIN_FILES_FOR_WORKERS:
         yield from enumerate(map(read, work))
         return
     chunk = max(1, len(work) // (jobs * _CHUNKS_PER_JOB))

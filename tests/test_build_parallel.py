@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from output.build import (
-    _MIN_FILES_FOR_POOL,
+    _MIN_FILES_FOR_WORKERS,
     _dumps,
     _map_files,
     build,
@@ -96,7 +96,7 @@ def test_parallel_build_parses_here_and_in_worker_processes() -> None:
 
 
 def test_few_files_are_parsed_in_this_process_whatever_the_jobs() -> None:
-    work: list[tuple[Path, str | None]] = [(Path("p"), None)] * (_MIN_FILES_FOR_POOL - 1)
+    work: list[tuple[Path, str | None]] = [(Path("p"), None)] * (_MIN_FILES_FOR_WORKERS - 1)
     assert {pid for _, (pid, _) in _map_files(_pid, work, 4)} == {os.getpid()}
 
 
@@ -108,7 +108,7 @@ def test_jobs_below_one_is_an_error(tmp_path: Path) -> None:
 @pytest.fixture
 def mixed_folder(tmp_path: Path) -> Path:
     """The hand-written HTML fixtures twice, an empty, a binary and a non-UTF-8 file:
-    enough files for a process pool."""
+    enough files for worker processes."""
     folder = tmp_path / "mixed"
     folder.mkdir()
     for i in range(2):
@@ -117,7 +117,7 @@ def mixed_folder(tmp_path: Path) -> Path:
     (folder / "empty.html").write_bytes(b"")
     (folder / "binary.html").write_bytes(b"\x00\x01\x02" * 10)
     (folder / "latin1.html").write_bytes("<html><p>caf\xe9</p></html>".encode("latin-1"))
-    assert len(list(folder.iterdir())) >= _MIN_FILES_FOR_POOL
+    assert len(list(folder.iterdir())) >= _MIN_FILES_FOR_WORKERS
     return folder
 
 
