@@ -157,10 +157,10 @@ def _values(cell: _HtmlElement | None) -> tuple[str, ...]:
     element when there are several, else the whole text."""
     if cell is None:
         return ()
-    children = list(cell)
-    if not children:
+    if not len(cell):  # two cells in three (no keys, no dependent actions): no list made
         text = cell.text
         return (text,) if text and not text.isspace() else ()
+    children = list(cell)
     # Paragraphs: the children when they all are (the common case; a paragraph the HTML
     # nests inside another is read as part of it), else every <p> below the cell.
     paras = children
