@@ -23,7 +23,7 @@ import operator
 import os
 import pickle
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -75,14 +75,6 @@ class BuildResult:
     rendered: Rendered = dataclasses.field(default_factory=dict)
     """With ``build(render=True)``: the services made from one page each, by prefix, with
     their share of every output file, for :func:`output.writers.write_catalog_dir`."""
-
-
-def iter_source_files(
-    paths: Iterable[Path], *, allow_incomplete: bool = False, previous: Path | None = None
-) -> list[Path]:
-    """Every file named or found below the named folders, in a stable order (for a
-    snapshot folder: the page files its manifest lists)."""
-    return _collect(list(paths), allow_incomplete, previous).files
 
 
 def _files_below(p: Path) -> list[Path]:
@@ -322,6 +314,7 @@ def build(
     size_cap: int = DEFAULT_SIZE_CAP,
     kind: str | None = None,
     note: str | None = None,
+    on_files: Callable[[int], None] | None = None,
     on_file: Callable[[Path], None] | None = None,
     allow_incomplete: bool = False,
     previous: Path | None = None,
@@ -335,7 +328,8 @@ def build(
 
     ``jobs`` processes read and parse the files (default: the CPUs this process may use;
     1 parses in this process only). The result is the same for any number of jobs.
-    ``on_file`` is called with each file once it is read, in no set order when jobs > 1.
+    ``on_files`` is called once with the number of files to read, before the first;
+    ``on_file`` with each file once it is read, in no set order when jobs > 1.
 
     ``render``: make each service's share of the output files (``BuildResult.rendered``)
     while the workers still parse, for a build that is written next: with jobs > 1 that
@@ -347,6 +341,8 @@ def build(
         get_format(fmt)  # fail early on an unknown --format
     sources = _collect(paths, allow_incomplete, previous)
     files = sources.files
+    if on_files is not None:
+        on_files(len(files))
     pages: list[ParsedPage] = []
     diags: list[Diagnostic] = list(sources.diagnostics)
     digests: list[tuple[str, bytes]] = []

@@ -62,24 +62,29 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from output.build import build, iter_source_files
+    from output.build import build
 
-    paths = [Path(p) for p in args.sources]
-    previous = Path(args.previous) if args.previous else None
-    bar = None
-    if sys.stderr.isatty():  # the bar needs the file count: list the sources only for it
-        listed = iter_source_files(paths, allow_incomplete=args.allow_incomplete, previous=previous)
-        bar = _progress(len(listed), "parsing")
+    bar = None  # on a terminal, once the build has listed the files it reads
+
+    def start(total: int) -> None:
+        nonlocal bar
+        bar = _progress(total, "parsing")
+
+    def advance(_path: Path) -> None:
+        if bar is not None:
+            bar.update(1)
+
     try:
         result = build(
-            paths,
+            [Path(p) for p in args.sources],
             fmt=args.format,
             size_cap=args.size_cap,
             kind=args.source_kind,
             note=args.note,
-            on_file=(lambda _p: bar.update(1)) if bar is not None else None,
+            on_files=start,
+            on_file=advance,
             allow_incomplete=args.allow_incomplete,
-            previous=previous,
+            previous=Path(args.previous) if args.previous else None,
             jobs=args.jobs,
             render=True,
         )
