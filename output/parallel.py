@@ -59,8 +59,7 @@ def map_from_both_ends(
     if workers < 1 or chunk < 1:
         raise ValueError(f"need at least one worker and one item per chunk ({workers}, {chunk})")
     claims = _Claims(-(-len(items) // chunk))
-    processes: list[multiprocessing.process.BaseProcess] = []
-    pipes: list[Connection] = []
+    started: dict[Connection, multiprocessing.process.BaseProcess] = {}  # by its pipe
     try:
         for _ in range(workers):
             receive, send = multiprocessing.Pipe(duplex=False)
@@ -73,22 +72,20 @@ def map_from_both_ends(
             )
             process.start()
             send.close()  # the worker's copy stays open: EOF here when it ends
-            processes.append(process)
-            pipes.append(receive)
-        busy = list(pipes)
+            started[receive] = process
+        busy = dict(started)
         while (claimed := claims.front()) is not None:
             start = claimed * chunk
             yield from enumerate(map(fn, items[start : start + chunk]), start)
-            yield from _received(busy, processes, pipes, wait=False)
-        yield from _received(busy, processes, pipes, wait=True)
-        for worker in processes:
+            yield from _received(busy, wait=False)
+        yield from _received(busy, wait=True)
+        for worker in started.values():
             worker.join()
     finally:
-        for worker in processes:
+        for pipe, worker in started.items():
             if worker.is_alive():  # stopped early: the chunks claimed are not needed
                 worker.terminate()
             worker.join()
-        for pipe in pipes:
             pipe.close()
 
 
@@ -127,21 +124,17 @@ def _widen(pipe: Connection) -> None:
 
 
 def _received(
-    busy: list[Connection],
-    processes: list[multiprocessing.process.BaseProcess],
-    pipes: list[Connection],
-    *,
-    wait: bool,
+    busy: dict[Connection, multiprocessing.process.BaseProcess], *, wait: bool
 ) -> Iterator[tuple[int, Any]]:
     """The results the workers have sent; with ``wait``, all of them, until every worker
-    is done. ``busy`` holds the pipes of the workers not done yet."""
+    is done. ``busy`` holds the workers not done yet, by their pipe."""
     while busy:
-        ready = multiprocessing.connection.wait(busy, timeout=None if wait else 0)
+        ready = multiprocessing.connection.wait(list(busy), timeout=None if wait else 0)
         if not ready:
             return
         for pipe in ready:
             assert isinstance(pipe, Connection)
-            process = processes[pipes.index(pipe)]
+            process = busy[pipe]
             try:
                 message = pipe.recv_bytes()
             except EOFError:
@@ -151,7 +144,7 @@ def _received(
                     "before its work was done"
                 ) from None
             if message == _DONE:
-                busy.remove(pipe)
+                del busy[pipe]
                 continue
             outcome = pickle.loads(message)
             if isinstance(outcome, _Failure):
