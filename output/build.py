@@ -381,11 +381,11 @@ def build(
             formats=tuple(sorted(formats.items())),
             note=note,
         )
-        made = {prefix: both[0] for prefix, both in ahead.items() if both}
-        catalog = merge(pages, source, diags, made)
+        # Each a prefix of one page: the merge takes the service as it is, so each output
+        # stays paired with the catalog's own service object.
+        rendered = {prefix: both for prefix, both in ahead.items() if both}
+        catalog = merge(pages, source, diags, {p: service for p, (service, _) in rendered.items()})
     usable = sum(1 for p in pages if p.prefix)
-    # The merge took the services made ahead as they are: each output is its service's.
-    rendered = {s.prefix: both for s in catalog.services if (both := ahead.get(s.prefix))}
     return BuildResult(catalog, len(files), usable, rendered)
 
 
