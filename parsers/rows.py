@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from .model import (
     AccessLevel,
@@ -171,9 +171,25 @@ class _Diags:
         self.items.append(Diagnostic(self.page, line, severity, code, message))
 
 
+_Defined = TypeVar("_Defined", ConditionKey, ResourceType)
+
+
+def _keep_first(item: _Defined, kept: dict[str, _Defined], d: _Diags, code: str, what: str) -> None:
+    """Keep the first definition of each (lower-cased) name; a later one that differs is
+    reported."""
+    first = kept.setdefault(item.name.lower(), item)
+    if first is not item and first != item:
+        d.add(
+            item.line,
+            Severity.WARNING,
+            code,
+            f"{what} {item.name} defined again differently; "
+            f"first definition (line {first.line}) kept",
+        )
+
+
 def _build_keys(rows: Iterable[KeyRow], page: str, d: _Diags) -> list[ConditionKey]:
-    out: list[ConditionKey] = []
-    index: dict[str, int] = {}
+    kept: dict[str, ConditionKey] = {}
     for r in rows:
         name = compact(r.name)
         if not name:
@@ -181,25 +197,12 @@ def _build_keys(rows: Iterable[KeyRow], page: str, d: _Diags) -> list[ConditionK
             continue
         types = tuple(t for t in (compact(t) for t in r.types) if t)
         key = ConditionKey(name, clean(r.description), types, page, r.line)
-        prev = index.get(name.lower())
-        if prev is not None:
-            if out[prev] != key:
-                d.add(
-                    r.line,
-                    Severity.WARNING,
-                    "duplicate-key",
-                    f"condition key {name} defined again differently; "
-                    f"first definition (line {out[prev].line}) kept",
-                )
-            continue
-        index[name.lower()] = len(out)
-        out.append(key)
-    return out
+        _keep_first(key, kept, d, "duplicate-key", "condition key")
+    return list(kept.values())
 
 
 def _build_resources(rows: Iterable[ResourceRow], page: str, d: _Diags) -> list[ResourceType]:
-    out: list[ResourceType] = []
-    index: dict[str, int] = {}
+    kept: dict[str, ResourceType] = {}
     for r in rows:
         name = clean(r.name)
         if not name:
@@ -212,20 +215,8 @@ def _build_resources(rows: Iterable[ResourceRow], page: str, d: _Diags) -> list[
         if not arns:
             d.add(r.line, Severity.WARNING, "no-arn", f"resource type {name} has no ARN format")
         rt = ResourceType(name, arns, keys, page, r.line)
-        prev = index.get(name.lower())
-        if prev is not None:
-            if out[prev] != rt:
-                d.add(
-                    r.line,
-                    Severity.WARNING,
-                    "duplicate-resource-type",
-                    f"resource type {name} defined again differently; "
-                    f"first definition (line {out[prev].line}) kept",
-                )
-            continue
-        index[name.lower()] = len(out)
-        out.append(rt)
-    return out
+        _keep_first(rt, kept, d, "duplicate-resource-type", "resource type")
+    return list(kept.values())
 
 
 class _Group:
