@@ -55,6 +55,7 @@ from .markdown_table import (
     sections,
     table_kind,
     title_and_prefix,
+    unknown_table,
 )
 from .model import Diagnostic, PageRef, ParsedPage, Severity
 from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, compact, parse_access_levels
@@ -541,12 +542,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
             elif kind == "keys":
                 keys.extend(key_rows(table))
             else:
-                page.diag(
-                    table.line,
-                    Severity.WARNING,
-                    "unknown-table",
-                    f"table with header {' | '.join(table.header)!r} not understood; skipped",
-                )
+                page.diag(*unknown_table(table))
         elif node.type == "bullet_list" and section == "operations":
             _list_operations(node, page)
         elif node.type == "bullet_list" and section in ("actions", "permission-only"):

@@ -291,6 +291,17 @@ def key_rows(table: Table) -> Iterator[KeyRow]:
         )
 
 
+def unknown_table(table: Table) -> tuple[int | None, Severity, str, str]:
+    """The diagnostic (line, severity, code, message) for a table of no known kind."""
+    header = " | ".join(table.header)
+    return (
+        table.line,
+        Severity.WARNING,
+        "unknown-table",
+        f"table with header {header!r} not understood; skipped",
+    )
+
+
 def table_kind(table: Table) -> str | None:
     """``actions``, ``resources``, ``keys`` or None, from the header text alone."""
     h = set(table.header)
@@ -568,12 +579,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
             elif kind == "keys":
                 page.keys.extend(key_rows(table))
             else:
-                page.diag(
-                    table.line,
-                    Severity.WARNING,
-                    "unknown-table",
-                    f"table with header {' | '.join(table.header)!r} not understood; skipped",
-                )
+                page.diag(*unknown_table(table))
             if kind is not None and section not in (kind, None, "other"):
                 page.diag(
                     table.line,
