@@ -16,7 +16,10 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	@# The editable install maps iam_catalog to ./iam_catalog through setuptools' finder, so
+	@# only iam_catalog is importable (not parsers/, output/, scraper/); setuptools warns that
+	@# a folder of that name in the working directory takes precedence, which is the point here.
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 corpus:

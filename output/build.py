@@ -30,13 +30,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from output.gc_pause import cyclic_gc_paused
-from output.parallel import map_from_both_ends
-from output.writers import Rendered, ServiceOutput, render_service
-from parsers.catalog import merge, single_page_service
-from parsers.detect import detect, get_format
-from parsers.errors import IamCatalogError, SourceError, UnknownFormatError
-from parsers.model import (
+from iam_catalog.output.gc_pause import cyclic_gc_paused
+from iam_catalog.output.parallel import map_from_both_ends
+from iam_catalog.output.writers import Rendered, ServiceOutput, render_service
+from iam_catalog.parsers.catalog import merge, single_page_service
+from iam_catalog.parsers.detect import detect, get_format
+from iam_catalog.parsers.errors import IamCatalogError, SourceError, UnknownFormatError
+from iam_catalog.parsers.model import (
     Action,
     Catalog,
     CatalogSource,
@@ -49,12 +49,12 @@ from parsers.model import (
     Service,
     Severity,
 )
-from scraper.discover import DEFAULT_BASE_URL, DEFAULT_JSON_BASE_URL
-from scraper.snapshot import is_snapshot, snapshot_pages
+from iam_catalog.scraper.discover import DEFAULT_BASE_URL, DEFAULT_JSON_BASE_URL
+from iam_catalog.scraper.snapshot import is_snapshot, snapshot_pages
 
 if TYPE_CHECKING:
-    from scraper.fetch import FetchSummary
-    from scraper.http import HttpConfig
+    from iam_catalog.scraper.fetch import FetchSummary
+    from iam_catalog.scraper.http import HttpConfig
 
 DEFAULT_SIZE_CAP = 20 * 1024 * 1024
 # Files in a source folder that are never pages.
@@ -394,7 +394,7 @@ def load_catalog(path: Path) -> Catalog:
     if path.is_file() and path.suffix == ".json":
         import orjson
 
-        from parsers.model import catalog_from_dict
+        from iam_catalog.parsers.model import catalog_from_dict
 
         try:
             data = orjson.loads(path.read_bytes())
@@ -450,8 +450,8 @@ def regenerate(
     """
     # Here, not at the top: a build without fetching needs no HTTP stack (requests and
     # urllib3 are a third of the import time of `iam-catalog build`).
-    from scraper.fetch import check_network, fetch_snapshot, latest_snapshot
-    from scraper.http import UnreachableError
+    from iam_catalog.scraper.fetch import check_network, fetch_snapshot, latest_snapshot
+    from iam_catalog.scraper.http import UnreachableError
 
     day = today or datetime.now(UTC).date().isoformat()
     try:

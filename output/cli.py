@@ -12,14 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from parsers.detect import FORMATS
-from parsers.errors import IamCatalogError
-from parsers.model import Severity
-from scraper.discover import DEFAULT_BASE_URL, DEFAULT_JSON_BASE_URL
+from iam_catalog import __version__
+from iam_catalog.parsers.detect import FORMATS
+from iam_catalog.parsers.errors import IamCatalogError
+from iam_catalog.parsers.model import Severity
+from iam_catalog.scraper.discover import DEFAULT_BASE_URL, DEFAULT_JSON_BASE_URL
 
 if TYPE_CHECKING:
-    from output.build import BuildResult
-    from scraper.http import HttpConfig
+    from iam_catalog.output.build import BuildResult
+    from iam_catalog.scraper.http import HttpConfig
 
 EXIT_OK, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 
@@ -52,7 +53,7 @@ def _jobs(text: str) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from output.gc_pause import cyclic_gc_paused
+    from iam_catalog.output.gc_pause import cyclic_gc_paused
 
     # Paused for the whole command, not just inside build() and the writers: once build()
     # turned it back on, the collector's first pass would scan every object the build made
@@ -62,7 +63,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from output.build import build
+    from iam_catalog.output.build import build
 
     bar = None  # on a terminal, once the build has listed the files it reads
 
@@ -97,7 +98,7 @@ def _build(args: argparse.Namespace) -> int:
 def _write_build(result: BuildResult, out: str, strict: bool) -> int:
     """Write a build's catalog to ``out`` and print its summary line (exit 2 when it found
     nothing usable, or with ``strict`` on any error diagnostic)."""
-    from output.writers import write_catalog_dir
+    from iam_catalog.output.writers import write_catalog_dir
 
     catalog = result.catalog
     errors = [d for d in catalog.diagnostics if d.severity is Severity.ERROR]
@@ -133,10 +134,10 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from output.build import load_catalog
-    from output.diff import diff
-    from output.report import render
-    from output.writers import atomic_open
+    from iam_catalog.output.build import load_catalog
+    from iam_catalog.output.diff import diff
+    from iam_catalog.output.report import render
+    from iam_catalog.output.writers import atomic_open
 
     old = load_catalog(Path(args.old))
     new = load_catalog(Path(args.new))
@@ -151,7 +152,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from scraper.fetch import fetch_snapshot
+    from iam_catalog.scraper.fetch import fetch_snapshot
 
     summary = fetch_snapshot(
         Path(args.out),
@@ -168,7 +169,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
-    from output.build import regenerate
+    from iam_catalog.output.build import regenerate
 
     outcome = regenerate(
         snapshots=Path(args.snapshots),
@@ -198,7 +199,7 @@ def _formats(value: str) -> tuple[str, ...]:
 
 
 def _http_config(args: argparse.Namespace) -> HttpConfig:
-    from scraper.http import HttpConfig
+    from iam_catalog.scraper.http import HttpConfig
 
     return HttpConfig(
         rate=args.rate,
@@ -265,9 +266,11 @@ def make_parser() -> argparse.ArgumentParser:
         "  iam-catalog build snapshots/2026-11-22 --out build/catalog\n"
         "  iam-catalog regenerate --snapshots snapshots --out build/catalog\n"
         "  iam-catalog diff old/catalog.json build/catalog/catalog.json --format md\n"
-        "  iam-catalog formats",
+        "  iam-catalog formats\n"
+        "  iam-catalog --version",
         formatter_class=_Formatter,
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     b = sub.add_parser(

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from parsers.model import (
+from iam_catalog.parsers.model import (
     AccessLevel,
     Action,
     Catalog,

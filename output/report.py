@@ -23,7 +23,7 @@ from importlib import resources
 
 import orjson
 
-from parsers.model import ResourceTypeRow
+from iam_catalog.parsers.model import ResourceTypeRow
 
 from .diff import SUMMARY_KEYS, CatalogDiff, Change, ChangeKind, ChangeSeverity, Value
 
@@ -616,7 +616,9 @@ _PLACEHOLDER = re.compile(r"@@([A-Z_]+)@@")
 
 
 def _template() -> str:
-    return (resources.files("output") / "templates" / "diff.html").read_text(encoding="utf-8")
+    return (resources.files("iam_catalog.output.templates") / "diff.html").read_text(
+        encoding="utf-8"
+    )
 
 
 def render_html(d: CatalogDiff) -> str:

@@ -17,8 +17,8 @@ from typing import IO, Any, NamedTuple
 
 import orjson
 
-from output.gc_pause import cyclic_gc_paused
-from parsers.model import Catalog, Service, catalog_to_dict, service_to_dict
+from iam_catalog.output.gc_pause import cyclic_gc_paused
+from iam_catalog.parsers.model import Catalog, Service, catalog_to_dict, service_to_dict
 
 # Lists inside a CSV cell are joined with this.
 LIST_SEP = ";"

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import lxml.html
 
-from parsers.errors import FetchError, SourceError
+from iam_catalog.parsers.errors import FetchError, SourceError
 
 INDEX_PAGE = "reference_policies_actions-resources-contextkeys.html"
 DEFAULT_BASE_URL = "https://docs.aws.amazon.com/service-authorization/latest/reference/"

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from parsers.errors import FetchError, SourceError
+from iam_catalog.parsers.errors import FetchError, SourceError
 
 from .discover import (
     DEFAULT_BASE_URL,

@@ -28,7 +28,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.retry import Retry
 
-from parsers.errors import FetchError
+from iam_catalog.parsers.errors import FetchError
 
 from .discover import host_key
 

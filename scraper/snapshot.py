@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from parsers.errors import SourceError
+from iam_catalog.parsers.errors import SourceError
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1

@@ -35,7 +35,7 @@ def corpus() -> Path:
 @pytest.fixture(scope="session")
 def html_2026(corpus: Path):
     """BuildResult of the whole html/2026-04-01_110d32e3 folder (built once per session)."""
-    from output.build import build
+    from iam_catalog.output.build import build
 
     return build([corpus / "html" / "2026-04-01_110d32e3"])
 
@@ -43,6 +43,6 @@ def html_2026(corpus: Path):
 @pytest.fixture(scope="session")
 def html_2020(corpus: Path):
     """BuildResult of the whole html/2020-11-01_65f99eab folder (built once per session)."""
-    from output.build import build
+    from iam_catalog.output.build import build
 
     return build([corpus / "html" / "2020-11-01_65f99eab"])

@@ -35,9 +35,9 @@ import orjson
 import pytest
 import yaml
 
-from output.build import parse_text
-from parsers.catalog import merge
-from parsers.model import (
+from iam_catalog.output.build import parse_text
+from iam_catalog.parsers.catalog import merge
+from iam_catalog.parsers.model import (
     Action,
     Catalog,
     CatalogSource,
@@ -46,7 +46,7 @@ from parsers.model import (
     ResourceType,
     Service,
 )
-from parsers.rows import clean, compact
+from iam_catalog.parsers.rows import clean, compact
 
 from .conftest import ROOT
 

@@ -23,8 +23,8 @@ from typing import Any, Protocol
 import orjson
 import pytest
 
-from output.build import build, parse_text
-from parsers.model import Action, Catalog, ConditionKey, ParsedPage, ResourceType
+from iam_catalog.output.build import build, parse_text
+from iam_catalog.parsers.model import Action, Catalog, ConditionKey, ParsedPage, ResourceType
 
 from .conftest import ROOT
 

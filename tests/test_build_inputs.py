@@ -8,8 +8,8 @@ import shutil
 import orjson
 import pytest
 
-from output.build import build
-from output.cli import main
+from iam_catalog.output.build import build
+from iam_catalog.output.cli import main
 
 from .conftest import SEEDS
 

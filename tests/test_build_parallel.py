@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from output.build import (
+from iam_catalog.output.build import (
     _MIN_FILES_FOR_WORKERS,
     _dumps,
     _map_files,
@@ -22,8 +22,8 @@ from output.build import (
     load_catalog,
     parse_bytes,
 )
-from output.cli import main
-from output.writers import CSV_COLUMNS, dumps_catalog, write_catalog_dir
+from iam_catalog.output.cli import main
+from iam_catalog.output.writers import CSV_COLUMNS, dumps_catalog, write_catalog_dir
 from tests.conftest import FIXTURES
 
 

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from output.cli import main, make_parser
-from parsers.detect import FORMATS
+from iam_catalog.output.cli import main, make_parser
+from iam_catalog.parsers.detect import FORMATS
 from tests.conftest import FIXTURES
 
 COMMANDS = ("build", "diff", "fetch", "formats", "regenerate")
@@ -104,7 +104,7 @@ def test_a_build_imports_no_http_stack(tmp_path):
     fetches nothing: only fetch and regenerate load them."""
     code = (
         "import sys\n"
-        "from output.cli import main\n"
+        "from iam_catalog.output.cli import main\n"
         f"status = main(['build', {str(FIXTURES / 'html')!r}, '--out', {str(tmp_path)!r}])\n"
         "print(status, sorted(m for m in ('requests', 'urllib3') if m in sys.modules))\n"
     )

@@ -6,9 +6,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from output.cli import main
-from output.writers import dumps_catalog
-from parsers.model import catalog_from_dict
+from iam_catalog.output.cli import main
+from iam_catalog.output.writers import dumps_catalog
+from iam_catalog.parsers.model import catalog_from_dict
 from tests.conftest import FIXTURES
 
 OLD = FIXTURES / "diff" / "old" / "catalog.json"

@@ -11,10 +11,17 @@ import jsonschema
 import orjson
 import pytest
 
-from output.build import build
-from output.cli import main
-from output.writers import _ROWS, CSV_COLUMNS, csv_text, dumps_catalog, write_catalog_dir, write_csv
-from parsers.model import CATALOG_SCHEMA, Severity
+from iam_catalog.output.build import build
+from iam_catalog.output.cli import main
+from iam_catalog.output.writers import (
+    _ROWS,
+    CSV_COLUMNS,
+    csv_text,
+    dumps_catalog,
+    write_catalog_dir,
+    write_csv,
+)
+from iam_catalog.parsers.model import CATALOG_SCHEMA, Severity
 
 # What a page declares, read with a regex independent of the parser: the
 # "(service prefix: <code>x</code>)" paragraph of every SAR page.

@@ -6,7 +6,7 @@ formats agrees with its HTML page on every field the poorer format can carry.
 - 2020: the HTML page of 2020-11-01, its renderings, and the User Guide markdown of
   2020-11-06 (pages whose actions table is not a placeholder).
 
-Every source goes through format detection and its parser (``output.build.parse_text``),
+Every source goes through format detection and its parser (``iam_catalog.output.build.parse_text``),
 as ``iam-catalog build`` does. The second half builds one folder mixing every format
 through the command line and checks each file is detected as its true format.
 """
@@ -21,9 +21,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from output.build import parse_text
-from output.cli import main
-from parsers.model import Action, ParsedPage
+from iam_catalog.output.build import parse_text
+from iam_catalog.output.cli import main
+from iam_catalog.parsers.model import Action, ParsedPage
 from tests.conftest import SEEDS
 from tests.test_roundtrip_text import FIELDS, _rows
 from tests.textrender import read_page, render_flat, render_pipe

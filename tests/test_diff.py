@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from output.diff import (
+from iam_catalog.output.diff import (
     DIFF_SCHEMA,
     SUMMARY_KEYS,
     Change,
@@ -19,7 +19,7 @@ from output.diff import (
     arn_shape,
     diff,
 )
-from parsers.model import (
+from iam_catalog.parsers.model import (
     AccessLevel,
     Action,
     Catalog,

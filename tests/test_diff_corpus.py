@@ -15,10 +15,10 @@ from typing import Any
 import orjson
 import pytest
 
-from output.build import BuildResult, build
-from output.diff import CatalogDiff, diff
-from output.report import MD_LIMIT, render
-from output.writers import dumps_catalog
+from iam_catalog.output.build import BuildResult, build
+from iam_catalog.output.diff import CatalogDiff, diff
+from iam_catalog.output.report import MD_LIMIT, render
+from iam_catalog.output.writers import dumps_catalog
 
 Dict = dict[str, Any]
 ITEM_TYPES = ("action", "resource_type", "condition_key")

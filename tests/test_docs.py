@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from output.cli import main, make_parser
+from iam_catalog.output.cli import main, make_parser
 
 from .conftest import ROOT
 

@@ -18,10 +18,16 @@ from typing import Any
 import orjson
 import pytest
 
-from parsers import flat_text, pipe_text
-from parsers.detect import detect
-from parsers.model import AccessLevel, ParsedPage, Severity, diagnostic_to_dict, service_to_dict
-from parsers.model import Service as ServiceModel
+from iam_catalog.parsers import flat_text, pipe_text
+from iam_catalog.parsers.detect import detect
+from iam_catalog.parsers.model import (
+    AccessLevel,
+    ParsedPage,
+    Severity,
+    diagnostic_to_dict,
+    service_to_dict,
+)
+from iam_catalog.parsers.model import Service as ServiceModel
 from tests.conftest import FIXTURES, SEEDS
 
 TEXT_FIXTURES = FIXTURES / "text"

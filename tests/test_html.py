@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from output.build import parse_text
-from parsers import html
-from parsers.detect import detect
-from parsers.model import AccessLevel, Action, ParsedPage, Severity
+from iam_catalog.output.build import parse_text
+from iam_catalog.parsers import html
+from iam_catalog.parsers.detect import detect
+from iam_catalog.parsers.model import AccessLevel, Action, ParsedPage, Severity
 
 from .conftest import FIXTURES, SEEDS
 
@@ -433,7 +433,7 @@ def test_dated_page_template_names_the_layout(script, layout):
 def test_the_file_bytes_and_the_text_give_the_same_page(corpus, tmp_path):
     """parse_bytes hands libxml2 the file's own bytes (TAKES_UTF8); parsing the decoded
     text gives the same page, field for field, and a UTF-8 byte-order mark changes nothing."""
-    from output.build import parse_bytes
+    from iam_catalog.output.build import parse_bytes
 
     path = corpus / "html" / "2026-04-01_110d32e3" / "list_amazonhealthlake.html"
     data = path.read_bytes()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from parsers import markdown_list, markdown_table
-from parsers.detect import detect
-from parsers.model import AccessLevel, ParsedPage, Severity
+from iam_catalog.parsers import markdown_list, markdown_table
+from iam_catalog.parsers.detect import detect
+from iam_catalog.parsers.model import AccessLevel, ParsedPage, Severity
 from tests.conftest import FIXTURES
 from tests.test_markdown_table import expected_facts, page_facts
 

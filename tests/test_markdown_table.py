@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 import pytest
 
-from parsers import html, markdown_list, markdown_table
-from parsers.detect import detect
-from parsers.model import (
+from iam_catalog.parsers import html, markdown_list, markdown_table
+from iam_catalog.parsers.detect import detect
+from iam_catalog.parsers.model import (
     AccessLevel,
     ConditionKey,
     ParsedPage,

@@ -9,7 +9,7 @@ import jsonschema
 import orjson
 import pytest
 
-from output.writers import (
+from iam_catalog.output.writers import (
     _ROWS,
     CSV_COLUMNS,
     csv_text,
@@ -18,14 +18,14 @@ from output.writers import (
     write_catalog_dir,
     write_csv,
 )
-from parsers.catalog import merge, single_page_service
-from parsers.model import (
+from iam_catalog.parsers.catalog import merge, single_page_service
+from iam_catalog.parsers.model import (
     CATALOG_SCHEMA,
     CatalogSource,
     PageRef,
     catalog_from_dict,
 )
-from parsers.rows import ActionRow, KeyRow, ResourceRow, build_page
+from iam_catalog.parsers.rows import ActionRow, KeyRow, ResourceRow, build_page
 
 SOURCE = CatalogSource("files", "test", 2, (("html", 2),))
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from output.parallel import WorkerError, map_from_both_ends
+from iam_catalog.output.parallel import WorkerError, map_from_both_ends
 
 ITEMS = list(range(30))
 

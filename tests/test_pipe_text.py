@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from parsers import flat_text, pipe_text
-from parsers.detect import detect
-from parsers.model import AccessLevel, ParsedPage, Severity
+from iam_catalog.parsers import flat_text, pipe_text
+from iam_catalog.parsers.detect import detect
+from iam_catalog.parsers.model import AccessLevel, ParsedPage, Severity
 from tests.conftest import SEEDS
 from tests.test_flat_text import PROSE, TEXT_FIXTURES, action, check_golden
 

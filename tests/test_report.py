@@ -19,9 +19,9 @@ import jsonschema
 import orjson
 import pytest
 
-from output.build import load_catalog
-from output.diff import DIFF_SCHEMA, ChangeSeverity, diff
-from output.report import (
+from iam_catalog.output.build import load_catalog
+from iam_catalog.output.diff import DIFF_SCHEMA, ChangeSeverity, diff
+from iam_catalog.output.report import (
     MD_LIMIT,
     md_code,
     md_text,
@@ -29,7 +29,7 @@ from output.report import (
     render_html,
     render_markdown,
 )
-from parsers.model import (
+from iam_catalog.parsers.model import (
     AccessLevel,
     Action,
     Catalog,

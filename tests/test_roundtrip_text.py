@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from parsers import flat_text, html, pipe_text
-from parsers.detect import detect
-from parsers.errors import UnknownFormatError
-from parsers.model import Action, ParsedPage
+from iam_catalog.parsers import flat_text, html, pipe_text
+from iam_catalog.parsers.detect import detect
+from iam_catalog.parsers.errors import UnknownFormatError
+from iam_catalog.parsers.model import Action, ParsedPage
 from tests.textrender import read_page, render_flat, render_pipe
 
 # HTML folders of the corpus and how many pages each holds.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from parsers.model import AccessLevel, PageRef, ResourceTypeRow, Severity
-from parsers.rows import (
+from iam_catalog.parsers.model import AccessLevel, PageRef, ResourceTypeRow, Severity
+from iam_catalog.parsers.rows import (
     ActionRow,
     KeyRow,
     ResourceRow,

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from output.build import build, regenerate
-from output.cli import main, make_parser
-from parsers.errors import SourceError
-from parsers.model import Severity
-from scraper.snapshot import read_manifest
+from iam_catalog.output.build import build, regenerate
+from iam_catalog.output.cli import main, make_parser
+from iam_catalog.parsers.errors import SourceError
+from iam_catalog.parsers.model import Severity
+from iam_catalog.scraper.snapshot import read_manifest
 
 from .conftest import FIXTURES
 from .servers import SAR_BASE, Fault, SiteServer, sar_site
@@ -44,7 +44,7 @@ def snapshot(site, tmp_path) -> Path:
 
 
 def fetch_from(site: SiteServer, out: Path, **kwargs):  # type: ignore[no-untyped-def]
-    from scraper.fetch import fetch_snapshot
+    from iam_catalog.scraper.fetch import fetch_snapshot
 
     return fetch_snapshot(out, base_url=site.url(SAR_BASE), config=FAST, **kwargs)
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from parsers.errors import FetchError, SourceError
-from scraper.discover import (
+from iam_catalog.parsers.errors import FetchError, SourceError
+from iam_catalog.scraper.discover import (
     host_key,
     index_url,
     is_safe_name,
@@ -16,8 +16,14 @@ from scraper.discover import (
     page_targets,
     service_targets,
 )
-from scraper.http import RateLimiter
-from scraper.snapshot import FileEntry, Manifest, dumps_manifest, read_manifest, safe_path
+from iam_catalog.scraper.http import RateLimiter
+from iam_catalog.scraper.snapshot import (
+    FileEntry,
+    Manifest,
+    dumps_manifest,
+    read_manifest,
+    safe_path,
+)
 
 from .servers import SAR_BASE, sar_index
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from parsers.errors import FetchError, SourceError
-from scraper.fetch import fetch_snapshot
-from scraper.http import HttpConfig, UnreachableError
-from scraper.snapshot import read_manifest
+from iam_catalog.parsers.errors import FetchError, SourceError
+from iam_catalog.scraper.fetch import fetch_snapshot
+from iam_catalog.scraper.http import HttpConfig, UnreachableError
+from iam_catalog.scraper.snapshot import read_manifest
 
 from .servers import INDEX, SAR_BASE, Fault, SiteServer, sar_index, sar_site
 from .test_scraper_fetch import assert_consistent, html_pages

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from scraper.fetch import fetch_snapshot, latest_snapshot
-from scraper.http import TOOL_VERSION, HttpConfig
-from scraper.snapshot import Manifest, read_manifest
+from iam_catalog.scraper.fetch import fetch_snapshot, latest_snapshot
+from iam_catalog.scraper.http import TOOL_VERSION, HttpConfig
+from iam_catalog.scraper.snapshot import Manifest, read_manifest
 
 from .servers import INDEX, SAR_BASE, SiteServer, sar_index, sar_site, service_list
 

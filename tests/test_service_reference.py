@@ -9,11 +9,11 @@ from typing import Any
 import orjson
 import pytest
 
-from output.build import build
-from parsers import service_reference
-from parsers.detect import detect
-from parsers.model import AccessLevel, Action, ParsedPage, Severity
-from parsers.rows import compact
+from iam_catalog.output.build import build
+from iam_catalog.parsers import service_reference
+from iam_catalog.parsers.detect import detect
+from iam_catalog.parsers.model import AccessLevel, Action, ParsedPage, Severity
+from iam_catalog.parsers.rows import compact
 
 from .conftest import FIXTURES, SEEDS
 

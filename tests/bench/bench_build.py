@@ -42,8 +42,9 @@ print(json.dumps({"seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_
 
 FULL_BUILD = """
 import contextlib, json, os, resource, sys, time
-from output.cli import main
-import output.build, output.writers  # what the command imports when it runs: not timed
+from iam_catalog.output.cli import main
+# what the command imports when it runs: not timed
+import iam_catalog.output.build, iam_catalog.output.writers
 jobs = sys.argv[3]
 t = time.perf_counter()
 with open(os.devnull, "w") as quiet, contextlib.redirect_stderr(quiet):  # its summary line
@@ -81,7 +82,7 @@ def _mib(kib: float) -> str:
 
 
 def run(corpus: Path) -> None:
-    from output.build import default_jobs
+    from iam_catalog.output.build import default_jobs
 
     pages = corpus / "html" / "2026-04-01_110d32e3"
     files = sorted(pages.glob("*.html"))

@@ -23,9 +23,9 @@ TARGET_SECONDS = 1.0
 CHILD = """
 import json, statistics, sys, time, tracemalloc
 from pathlib import Path
-from output.build import load_catalog
-from output.diff import diff
-from output.report import render
+from iam_catalog.output.build import load_catalog
+from iam_catalog.output.diff import diff
+from iam_catalog.output.report import render
 
 old = load_catalog(Path(sys.argv[1]))
 new = load_catalog(Path(sys.argv[2]))
@@ -56,8 +56,8 @@ print(json.dumps({
 
 
 def run(corpus: Path) -> None:
-    from output.build import build
-    from output.writers import dumps_catalog
+    from iam_catalog.output.build import build
+    from iam_catalog.output.writers import dumps_catalog
 
     folders = [corpus / "html" / "2020-11-01_65f99eab", corpus / "html" / "2026-04-01_110d32e3"]
     with tempfile.TemporaryDirectory() as tmp:

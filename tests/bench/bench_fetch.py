@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from scraper.fetch import fetch_snapshot
-from scraper.http import HttpConfig
+from iam_catalog.scraper.fetch import fetch_snapshot
+from iam_catalog.scraper.http import HttpConfig
 from tests.servers import INDEX, SAR_BASE, SiteServer, sar_site
 
 LATENCY = 0.05

@@ -1,0 +1,15 @@
+"""iam-catalog: a canonical, versioned catalog of AWS IAM actions, resource types and
+condition keys, built from the Service Authorization Reference in every format it was
+published in.
+
+The pipeline lives in three subpackages: :mod:`iam_catalog.scraper` (the only network
+code), :mod:`iam_catalog.parsers` (pure text to model) and :mod:`iam_catalog.output`
+(everything that leaves the pipeline: build, writers, diff, reports, command line).
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("iam-catalog")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
