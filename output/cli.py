@@ -194,6 +194,47 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     return _write_build(outcome.result, args.out, strict=False)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from iam_catalog.output.build import load_catalog
+    from iam_catalog.output.exports import export
+
+    export(args.export, load_catalog(Path(args.catalog)), Path(args.output))
+    return EXIT_OK
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``iam-catalog export NAME CATALOG --output PATH``, one subcommand per registered export."""
+    from iam_catalog.output.exports import EXPORTS, load
+
+    e = sub.add_parser(
+        "export",
+        help="write a catalog in another tool's schema",
+        description="Write CATALOG (a catalog.json or any source `build` accepts) in the "
+        "schema of another tool. One subcommand per export: "
+        + (", ".join(EXPORTS) or "none registered yet")
+        + ".",
+        formatter_class=_Formatter,
+    )
+    targets = e.add_subparsers(dest="export", required=True, metavar="NAME")
+    for name in EXPORTS:
+        module = load(name)
+        t = targets.add_parser(
+            name,
+            help=module.DESCRIPTION,
+            description=module.DESCRIPTION,
+            epilog=f"example:\n  {module.EXAMPLE}",
+            formatter_class=_Formatter,
+        )
+        t.add_argument("catalog", metavar="CATALOG", help="catalog.json or a source")
+        t.add_argument(
+            "--output",
+            required=True,
+            metavar=module.OUTPUT.upper(),
+            help=f"{module.OUTPUT} to write",
+        )
+        t.set_defaults(func=cmd_export)
+
+
 def _formats(value: str) -> tuple[str, ...]:
     return tuple(f.strip() for f in value.split(",") if f.strip())
 
@@ -383,6 +424,8 @@ def make_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
     )
     fm.set_defaults(func=cmd_formats)
+
+    _add_export(sub)
     return p
 
 
