@@ -16,9 +16,15 @@ without it (three A/B runs of 15 to 30 alternating rounds).
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import multiprocessing.connection
+import os
 import pickle
+import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
@@ -34,6 +40,10 @@ _Out = TypeVar("_Out")
 _PIPE_BYTES = 1 << 20
 # A worker's last message: no more chunks to claim.
 _DONE = b""
+# prctl(2) option: the signal a process gets when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+# Where prctl is missing, how often a worker looks whether its parent is still there.
+_PARENT_POLL_SECONDS = 0.05
 
 
 class WorkerError(Exception):
@@ -66,7 +76,7 @@ def map_from_both_ends(
             _widen(send)
             process = multiprocessing.Process(
                 target=_worker,
-                args=(fn, items, chunk, claims, send, dumps),
+                args=(fn, items, chunk, claims, send, dumps, os.getpid()),
                 name="iam-catalog-parse",
                 daemon=True,
             )
@@ -172,8 +182,10 @@ def _worker(
     claims: _Claims,
     pipe: Connection,
     dumps: Callable[[Any], bytes],
+    parent: int,
 ) -> None:
     """Claim chunks from the back and send their results, until none is left."""
+    _die_with_parent(parent)
     try:
         while (claimed := claims.back()) is not None:
             start = claimed * chunk
@@ -185,3 +197,23 @@ def _worker(
         pipe.send_bytes(pickle.dumps(_Failure(e)))
     finally:
         pipe.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker as soon as process ``parent`` dies. A parent killed by SIGKILL or
+    SIGTERM runs none of its clean-up, and a worker left behind blocks for ever: on a full
+    pipe whose read end a sibling worker inherited, or on the claims lock the parent held
+    (42 of 85 kill trials of ``build --jobs 2`` had an orphan 0.5 s later)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None)  # this process's symbols, libc's prctl among them
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # it died before the prctl took effect
+                os._exit(1)
+            return
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_PARENT_POLL_SECONDS)
+    os._exit(1)
