@@ -19,3 +19,7 @@ class FetchError(IamCatalogError):
 
 class SourceError(IamCatalogError):
     """A source path or snapshot cannot be used (missing, unreadable, incomplete)."""
+
+
+class OutputError(IamCatalogError):
+    """An output path that cannot be written as asked (not a folder, holds other files)."""

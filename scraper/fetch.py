@@ -17,7 +17,6 @@ import os
 import shutil
 import socket
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -27,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from iam_catalog.output.writers import new_temp_folder
 from iam_catalog.parsers.errors import FetchError, SourceError
 
 from .discover import (
@@ -186,7 +186,7 @@ def fetch_snapshot(
         ),
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    staging = new_temp_folder(out.parent, f".{out.name}.partial-")
     try:
         with Fetcher(config, frozenset(hosts), pool_size=concurrency) as fetcher:
             run = _Run(fetcher, staging, manifest, previous, prev_manifest)
@@ -368,7 +368,7 @@ def _swap_into_place(staging: Path, out: Path) -> None:
     if not out.exists():
         staging.rename(out)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    old = new_temp_folder(out.parent, f".{out.name}.old-")
     old.rmdir()
     out.rename(old)
     try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.retry import Retry
 
+from iam_catalog.output.writers import new_temp_file
 from iam_catalog.parsers.errors import FetchError
 
 from .discover import host_key
@@ -347,10 +347,8 @@ class _TempFile:
     def write(self, data: bytes, /) -> int:
         if self._file is None:
             self.dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{self.dest.name}.", suffix=".part", dir=self.dest.parent
-            )
-            self._file, self._path = os.fdopen(fd, "w+b"), Path(tmp)
+            fd, tmp = new_temp_file(self.dest.parent, f".{self.dest.name}.", ".part")
+            self._file, self._path = os.fdopen(fd, "w+b"), tmp
         return self._file.write(data)
 
     def seek(self, offset: int, /) -> int:

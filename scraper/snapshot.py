@@ -28,11 +28,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from iam_catalog.output.writers import new_temp_file
 from iam_catalog.parsers.errors import SourceError
 
 MANIFEST = "manifest.json"
@@ -192,7 +192,7 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
     costs ~4 ms a page, and a page torn by a power cut is caught by its sha256 when the
     snapshot is read.)"""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = new_temp_file(path.parent, f".{path.name}.", ".part")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -201,7 +201,7 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
                 os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
 
 
 def safe_path(root: Path, relative: str) -> Path:

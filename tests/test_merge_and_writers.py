@@ -19,6 +19,7 @@ from iam_catalog.output.writers import (
     write_csv,
 )
 from iam_catalog.parsers.catalog import merge, single_page_service
+from iam_catalog.parsers.errors import OutputError
 from iam_catalog.parsers.model import (
     CATALOG_SCHEMA,
     CatalogSource,
@@ -147,7 +148,9 @@ def test_catalog_dir_is_written_whole_and_leaves_no_temp_files(tmp_path):
     catalog = merge([v1, v2], SOURCE)
     written = write_catalog_dir(catalog, tmp_path / "out")
     names = sorted(p.relative_to(tmp_path / "out").as_posix() for p in written)
-    assert names == ["catalog.json"] + [f"csv/{n}" for n in sorted(CSV_COLUMNS)]
+    assert names == ["catalog.json"] + [
+        f"csv/{n}" for n in sorted([*CSV_COLUMNS, "diagnostics.csv"])
+    ]
     leftovers = [p for p in (tmp_path / "out").rglob(".*")]
     assert leftovers == []
     assert (tmp_path / "out" / "catalog.json").read_bytes() == dumps_catalog(catalog)
@@ -270,16 +273,14 @@ def test_superseded_page_with_nothing_new_is_an_info():
     assert (diag.code, diag.severity.value) == ("superseded-page", "info")
 
 
-def test_a_failed_rename_names_the_file_written_and_leaves_no_temp_files(tmp_path):
+def test_a_folder_in_place_of_a_csv_file_is_refused_and_nothing_is_written(tmp_path):
     catalog = merge(list(_two_pages()), SOURCE)
     out = tmp_path / "out"
     (out / "csv" / "actions.csv").mkdir(parents=True)
-    with pytest.raises(IsADirectoryError) as raised:
+    with pytest.raises(OutputError, match="holds files a build does not write"):
         write_catalog_dir(catalog, out)
-    assert raised.value.filename == str(out / "csv" / "actions.csv")
-    # The files before it were written whole; nothing temporary is left.
-    assert (out / "catalog.json").read_bytes() == dumps_catalog(catalog)
-    assert [p for p in out.rglob(".*")] == []
+    assert [p.relative_to(out).as_posix() for p in out.rglob("*")] == ["csv", "csv/actions.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def test_csv_quotes_exactly_the_fields_the_csv_module_quotes():

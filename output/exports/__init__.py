@@ -19,10 +19,11 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
+
+from iam_catalog.output.writers import new_temp_folder
 
 if TYPE_CHECKING:
     from iam_catalog.parsers.model import Catalog
@@ -40,7 +41,7 @@ def export(name: str, catalog: Catalog, output: Path) -> None:
     """Write ``catalog`` as export ``name`` to ``output``, atomically."""
     module = load(name)
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
+    tmp = new_temp_folder(output.parent, f".{output.name}.", ".tmp")
     try:
         target = tmp / output.name
         module.write(catalog, target)
