@@ -50,6 +50,7 @@ from iam_catalog.parsers.model import (
     Severity,
 )
 from iam_catalog.scraper.discover import DEFAULT_BASE_URL, DEFAULT_JSON_BASE_URL
+from iam_catalog.scraper.localfiles import describe_nonregular
 from iam_catalog.scraper.snapshot import is_snapshot, snapshot_pages
 
 if TYPE_CHECKING:
@@ -77,19 +78,42 @@ class BuildResult:
     their share of every output file, for :func:`output.writers.write_catalog_dir`."""
 
 
-def _files_below(p: Path) -> list[Path]:
-    """A file itself, or the files below a plain folder (hidden ones and non-pages left out)."""
-    if p.is_dir():
-        return sorted(
-            f
-            for f in p.rglob("*")
-            if f.is_file()
-            and f.name not in _NOT_PAGES
-            and not any(part.startswith(".") for part in f.relative_to(p).parts)
-        )
-    if p.is_file():
-        return [p]
-    raise SourceError(f"{p}: no such file or folder")
+def _files_below(p: Path) -> tuple[list[Path], list[Diagnostic]]:
+    """A file itself, or the files below a plain folder (hidden ones and non-pages left
+    out); and a diagnostic for each that is not a regular file (a FIFO, a device, a
+    socket, a symbolic link to nothing), which is never opened."""
+    try:
+        problem = describe_nonregular(p)
+    except FileNotFoundError:
+        raise SourceError(f"{p}: no such file or folder") from None
+    if problem is None:
+        return [p], []
+    if problem != "a folder":
+        return [], [_not_a_file(p, problem)]
+    files: list[Path] = []
+    diags: list[Diagnostic] = []
+    for f in sorted(p.rglob("*")):
+        if f.name in _NOT_PAGES or any(part.startswith(".") for part in f.relative_to(p).parts):
+            continue
+        try:
+            problem = describe_nonregular(f)
+        except FileNotFoundError:  # removed while we looked
+            continue
+        if problem is None:
+            files.append(f)
+        elif problem != "a folder":  # rglob goes into folders itself (not into links)
+            diags.append(_not_a_file(f, problem))
+    return files, diags
+
+
+def _not_a_file(path: Path, kind: str) -> Diagnostic:
+    return Diagnostic(
+        str(path),
+        None,
+        Severity.ERROR,
+        "not-a-file",
+        f"{path}: {kind}, not a regular file; not read",
+    )
 
 
 def page_id(path: Path) -> str:
@@ -276,7 +300,9 @@ def _collect(paths: Sequence[Path], allow_incomplete: bool, previous: Path | Non
     ids: list[str] = []
     for p in paths:
         if not (p.is_dir() and is_snapshot(p)):
-            files.extend(_files_below(p))
+            below, problems = _files_below(p)
+            files.extend(below)
+            diags.extend(problems)
             continue
         snap = snapshot_pages(p, allow_incomplete=allow_incomplete, previous=previous)
         ids.append(snap.manifest.id)
@@ -290,7 +316,7 @@ def _collect(paths: Sequence[Path], allow_incomplete: bool, previous: Path | Non
                     None,
                     Severity.WARNING,
                     "stale-page",
-                    f"{p / s.relative}: fetch failed ({s.error}); built from the copy in "
+                    f"{p / s.relative}: {s.error}; built from the copy in "
                     f"snapshot {s.previous_id} ({s.path}, fetched {s.fetched_at})",
                 )
             )

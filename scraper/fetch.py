@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import stat
 import sys
 import threading
 import time
@@ -320,8 +321,14 @@ class _Run:
         assert self.previous is not None and self.prev_manifest is not None
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.link(safe_path(self.previous, target.path), dest)
-        except OSError:  # another file system, or links not supported
+            # Never through a symbolic link: the file verified was a regular one, and one
+            # swapped in since is linked as the link itself, then replaced below.
+            os.link(safe_path(self.previous, target.path), dest, follow_symlinks=False)
+            linked = os.lstat(dest)
+            if not stat.S_ISREG(linked.st_mode) or linked.st_size != len(data):
+                raise OSError("not the file verified")
+        except OSError:  # another file system, links not supported, or changed
+            dest.unlink(missing_ok=True)
             write_atomic(dest, data)
         return FileEntry(
             target.url,

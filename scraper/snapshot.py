@@ -21,6 +21,14 @@ snapshot, ``id``, ``complete``, ``created_at``, ``base_url``, ``json_base_url``,
 ``formats``, ``tool``, ``previous`` and the ``rejected`` links. A failed file has an
 ``error`` and no file on disk. The ``id`` is a hash of the paths and digests, so two
 fetches that got the same bytes have the same id.
+
+A snapshot *verifies* when every page the manifest lists as fetched is a regular file
+inside the folder (no symbolic link anywhere on its way, no FIFO or device) of the size
+and sha256 the manifest gives, and every entry's ``role`` is the one its folder gives it
+(``index`` under ``index/``, ``page`` elsewhere). A snapshot that does not verify is
+refused as an incomplete one is (see :func:`snapshot_pages`). ``role`` is part of the id
+only where it differs from that rule, so the ids of snapshots written before it was
+covered stay the same, and a role edited without a new id is caught by the id check.
 """
 
 from __future__ import annotations
@@ -35,9 +43,16 @@ from typing import Any
 from iam_catalog.output.writers import new_temp_file
 from iam_catalog.parsers.errors import SourceError
 
+from .localfiles import NotRegularFileError, open_inside
+
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 _HASH_CHUNK = 1024 * 1024
+# No file of a snapshot is larger: fetch refuses bodies over 20 MB (scraper.http). A
+# file read through a manifest is read up to its listed size (at most this) plus one byte.
+SNAPSHOT_FILE_CAP = 20 * 1024 * 1024
+# manifest.json of the whole reference in three formats is some 1 MB.
+MANIFEST_CAP = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +129,10 @@ class Manifest:
         """A stable id: hash over (path, sha256 or failure) of every file, sorted."""
         h = hashlib.sha256()
         for path, e in sorted(self.files.items()):
-            h.update(f"{path}\0{e.sha256 if e.ok else 'failed'}\n".encode())
+            # The role only where the layout does not imply it: ids of existing snapshots
+            # (all roles as the layout gives them) stay what they were.
+            role = "" if e.role == layout_role(path) else f"\0{e.role}"
+            h.update(f"{path}\0{e.sha256 if e.ok else 'failed'}{role}\n".encode())
         return h.hexdigest()[:16]
 
     def pages(self) -> dict[str, FileEntry]:
@@ -162,16 +180,20 @@ def dumps_manifest(manifest: Manifest) -> bytes:
 
 
 def is_snapshot(path: Path) -> bool:
-    """True when ``path`` is a folder holding a snapshot manifest."""
-    return (path / MANIFEST).is_file()
+    """True when ``path`` is a folder holding a snapshot manifest (of any file type: a
+    manifest that is a link or a FIFO makes a snapshot that :func:`read_manifest` refuses,
+    not a plain folder)."""
+    return path.is_dir() and os.path.lexists(path / MANIFEST)
 
 
 def read_manifest(folder: Path) -> Manifest:
     """The manifest of the snapshot in ``folder``."""
     path = folder / MANIFEST
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(_read_manifest_bytes(folder))
         manifest = Manifest.from_dict(data)
+    except NotRegularFileError as e:
+        raise SourceError(f"{folder}/{e}") from None
     except OSError as e:
         raise SourceError(f"{path}: cannot read ({e.strerror})") from None
     except (ValueError, KeyError, TypeError) as e:
@@ -179,6 +201,20 @@ def read_manifest(folder: Path) -> Manifest:
     if data.get("id") != manifest.id:
         raise SourceError(f"{path}: id {data.get('id')} does not match the files listed")
     return manifest
+
+
+def _read_manifest_bytes(folder: Path) -> bytes:
+    """The bytes of ``folder/manifest.json``: a regular file (not a link), under the cap."""
+    with open_inside(folder, MANIFEST) as f:
+        data = f.read(MANIFEST_CAP + 1)
+    if len(data) > MANIFEST_CAP:
+        raise SourceError(f"{folder / MANIFEST}: over {MANIFEST_CAP} bytes, not a manifest")
+    return data
+
+
+def layout_role(relative: str) -> str:
+    """The role the snapshot layout gives the file at ``relative``."""
+    return "index" if relative.startswith("index/") else "page"
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> None:
@@ -235,32 +271,77 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def verified_bytes(snapshot: Path, manifest: Manifest, relative: str) -> bytes | None:
-    """The bytes of file ``relative`` of a snapshot when it is there and they still match
-    the manifest's sha256; None otherwise."""
+class UnverifiedFileError(SourceError):
+    """A file of a snapshot is not what its manifest says: missing, not a regular file
+    inside the snapshot, of another size or other bytes, or of the wrong role."""
+
+
+def read_verified(snapshot: Path, manifest: Manifest, relative: str) -> bytes:
+    """The bytes of file ``relative`` of a snapshot, checked against the manifest (see the
+    module's notes on verifying); :class:`UnverifiedFileError` saying why not otherwise.
+    Reads at most the size the manifest lists plus one byte."""
     entry = manifest.files.get(relative)
-    if entry is None or not entry.ok or entry.sha256 is None:
-        return None
+    if entry is None:
+        raise UnverifiedFileError("not listed in the manifest")
+    if entry.role != layout_role(relative):
+        raise UnverifiedFileError(
+            f"role {entry.role!r} in the manifest, {layout_role(relative)!r} by its folder"
+        )
+    if not entry.ok or entry.sha256 is None:
+        raise UnverifiedFileError(f"failed when fetched ({entry.error})")
+    listed = entry.bytes if isinstance(entry.bytes, int) else None
+    limit = min(listed, SNAPSHOT_FILE_CAP) if listed is not None and listed >= 0 else 0
     try:
-        data = safe_path(snapshot, relative).read_bytes()
-    except OSError:
+        safe_path(snapshot, relative)
+        with open_inside(snapshot, relative) as f:
+            data = f.read(limit + 1)
+    except NotRegularFileError as e:
+        raise UnverifiedFileError(f"{e.kind}, not a regular file inside the snapshot") from None
+    except FileNotFoundError:
+        raise UnverifiedFileError("missing from the snapshot folder") from None
+    except OSError as e:
+        raise UnverifiedFileError(f"cannot read ({e.strerror})") from None
+    if len(data) != listed:
+        found = f"more than {limit}" if len(data) > limit else str(len(data))
+        raise UnverifiedFileError(f"{found} bytes on disk, {listed} in the manifest")
+    if hashlib.sha256(data).hexdigest() != entry.sha256:
+        raise UnverifiedFileError("bytes do not match the sha256 in the manifest")
+    return data
+
+
+def verified_bytes(snapshot: Path, manifest: Manifest, relative: str) -> bytes | None:
+    """The bytes of file ``relative`` of a snapshot when they verify (:func:`read_verified`);
+    None otherwise."""
+    try:
+        return read_verified(snapshot, manifest, relative)
+    except UnverifiedFileError:
         return None
-    return data if hashlib.sha256(data).hexdigest() == entry.sha256 else None
 
 
 def verified_copy(snapshot: Path, manifest: Manifest, relative: str) -> Path | None:
-    """The file ``relative`` of a snapshot when it is there and its bytes still match the
-    manifest's sha256; None otherwise."""
-    entry = manifest.files.get(relative)
-    if entry is None or not entry.ok or entry.sha256 is None:
+    """The file ``relative`` of a snapshot when it verifies (:func:`read_verified`); None
+    otherwise."""
+    if verified_bytes(snapshot, manifest, relative) is None:
         return None
-    path = safe_path(snapshot, relative)
-    try:
-        if file_sha256(path) != entry.sha256:
-            return None
-    except OSError:
-        return None
-    return path
+    return safe_path(snapshot, relative)
+
+
+def unverified_files(folder: Path, manifest: Manifest) -> dict[str, str]:
+    """(path -> why) of every file of the snapshot in ``folder`` that does not verify:
+    each page the manifest lists as fetched, and the role of every entry. Failed pages
+    are not listed (they are the incomplete part), nor are index pages read (no build
+    reads them)."""
+    problems: dict[str, str] = {}
+    for relative, entry in sorted(manifest.files.items()):
+        if not entry.ok and entry.role == layout_role(relative):
+            continue
+        if entry.role == "index" and layout_role(relative) == "index":
+            continue
+        try:
+            read_verified(folder, manifest, relative)
+        except UnverifiedFileError as e:
+            problems[relative] = str(e)
+    return problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +353,8 @@ class StalePage:
     relative: str
     """Its path inside the snapshots."""
     error: str
-    """Why the fetch failed."""
+    """Why the snapshot's own copy was not used: ``fetch failed (...)`` or ``does not
+    verify (...)``."""
     previous_id: str
     """Id of the snapshot the file came from."""
     fetched_at: str | None
@@ -303,21 +385,33 @@ def snapshot_pages(
     :class:`StalePage`, else listed as missing.
     """
     manifest = read_manifest(folder)
-    failed = {p: e for p, e in manifest.failed.items() if e.role == "page"}
-    failed_indexes = [p for p, e in manifest.failed.items() if e.role != "page"]
-    if (failed or failed_indexes) and not allow_incomplete:
-        first, entry = next(iter(manifest.failed.items()))
+    unverified = unverified_files(folder, manifest)
+    failed = {p: e.error or "" for p, e in manifest.failed.items()}
+    if unverified and not allow_incomplete:
+        first, why = next(iter(unverified.items()))
         raise SourceError(
-            f"{folder}: snapshot {manifest.id} is incomplete, {len(manifest.failed)} of "
-            f"{len(manifest.files)} files failed (first: {first}: {entry.error}); "
+            f"{folder}: snapshot {manifest.id} does not verify, {len(unverified)} of "
+            f"{len(manifest.files)} files are not as its manifest says (first: {first}: "
+            f"{why}); use --allow-incomplete --previous DIR to build with older copies"
+        )
+    if failed and not allow_incomplete:
+        first, error = next(iter(failed.items()))
+        raise SourceError(
+            f"{folder}: snapshot {manifest.id} is incomplete, {len(failed)} of "
+            f"{len(manifest.files)} files failed (first: {first}: {error}); "
             "use --allow-incomplete --previous DIR to build with older copies"
         )
-    prev_manifest = read_manifest(previous) if previous is not None and failed else None
+    # Pages to take from the previous snapshot, and why: fetch failed, or does not verify.
+    replace = {p: f"fetch failed ({failed[p]})" for p in failed if layout_role(p) == "page"}
+    replace.update((p, f"does not verify ({why})") for p, why in unverified.items())
+    prev_manifest = read_manifest(previous) if previous is not None and replace else None
     files: list[tuple[Path, str]] = []
     stale: list[StalePage] = []
     missing: list[tuple[str, str]] = []
-    for relative, entry in manifest.pages().items():
-        if entry.ok:
+    pages = sorted({p for p in manifest.files if layout_role(p) == "page"})
+    for relative in pages:
+        entry = manifest.files[relative]
+        if relative not in replace:
             assert entry.sha256 is not None
             files.append((safe_path(folder, relative), entry.sha256))
             continue
@@ -332,13 +426,13 @@ def snapshot_pages(
                 if previous is None
                 else (f"not in the previous snapshot {previous} (or its bytes do not match)")
             )
-            missing.append((relative, f"fetch failed ({entry.error}); {reason}"))
+            missing.append((relative, f"{replace[relative]}; {reason}"))
             continue
         assert prev_manifest is not None
         prev_entry = prev_manifest.files[relative]
         assert prev_entry.sha256 is not None
         files.append((copy, prev_entry.sha256))
         stale.append(
-            StalePage(copy, relative, entry.error or "", prev_manifest.id, prev_entry.fetched_at)
+            StalePage(copy, relative, replace[relative], prev_manifest.id, prev_entry.fetched_at)
         )
     return SnapshotPages(manifest, files, stale, missing)

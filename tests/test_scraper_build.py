@@ -68,19 +68,18 @@ def test_build_of_a_snapshot_records_kind_snapshot_and_its_id(snapshot, pages):
     assert result.catalog.services == build(pages).catalog.services
 
 
-def test_build_of_a_snapshot_whose_file_changed_reports_a_mismatch(snapshot, pages):
+def test_build_of_a_snapshot_whose_file_changed_is_refused(snapshot, pages):
     changed = snapshot / "html" / pages[0].name
+    size = changed.stat().st_size
     changed.write_bytes(changed.read_bytes() + b"\n<!-- edited -->\n")
-    result = build([snapshot])
-    diags = [d for d in result.catalog.diagnostics if d.code == "snapshot-mismatch"]
-    assert [(d.page, d.severity, d.message) for d in diags] == [
-        (
-            str(changed),
-            Severity.ERROR,
-            f"{changed}: bytes do not match the sha256 in the snapshot manifest",
-        )
-    ]
-    assert result.catalog.source.pages == PAGES - 1
+    with pytest.raises(SourceError) as refused:
+        build([snapshot])
+    assert str(refused.value) == (
+        f"{snapshot}: snapshot {read_manifest(snapshot).id} does not verify, 1 of "
+        f"{PAGES + 1} files are not as its manifest says (first: html/{pages[0].name}: "
+        f"more than {size} bytes on disk, {size} in the manifest); use --allow-incomplete "
+        "--previous DIR to build with older copies"
+    )
 
 
 def test_cli_build_of_an_incomplete_snapshot_exits_2_with_one_line(site, pages, tmp_path, capsys):
