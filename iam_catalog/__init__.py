@@ -5,6 +5,9 @@ published in.
 The pipeline lives in three subpackages: :mod:`iam_catalog.scraper` (the only network
 code), :mod:`iam_catalog.parsers` (pure text to model) and :mod:`iam_catalog.output`
 (everything that leaves the pipeline: build, writers, diff, reports, command line).
+
+The public facade: :class:`History` (``iam_catalog.history``), imported on first use so
+that ``import iam_catalog`` stays cheap.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -13,3 +16,14 @@ try:
     __version__ = version("iam-catalog")
 except PackageNotFoundError:  # imported from a source tree that was never installed
     __version__ = "0+unknown"
+
+
+_LAZY = {"History": "iam_catalog.history"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'iam_catalog' has no attribute {name!r}")

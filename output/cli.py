@@ -426,6 +426,9 @@ def make_parser() -> argparse.ArgumentParser:
     fm.set_defaults(func=cmd_formats)
 
     _add_export(sub)
+    from iam_catalog.history.cli import add_parser as add_history
+
+    add_history(sub, _Formatter)
     return p
 
 

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-SECTIONS = ("build", "diff", "fetch")
+SECTIONS = ("build", "diff", "fetch", "history")
 
 
 def main(argv: list[str]) -> int:

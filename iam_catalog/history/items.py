@@ -1,0 +1,258 @@
+"""What history stores of a catalog: every item (service, action, resource type, condition
+key) as a set of fields, each a JSON text, and back again into model objects.
+
+An item is keyed by ``(kind, service, name)``, both lower-cased: IAM matches names
+case-insensitively, so a case-only rename is a change of the field ``name``, never a
+removal plus an addition. The field ``""`` is the item's presence (value ``"1"``); it is
+kept apart from ``name`` so that a rename does not restart the item's life.
+
+A field a release's source does not carry is left out of that release's fields (see
+:func:`not_carried`): history then knows nothing of it for that release, and never
+reports a change of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from iam_catalog.parsers.model import (
+    AccessLevel,
+    Action,
+    Catalog,
+    ConditionKey,
+    ResourceType,
+    ResourceTypeRow,
+    Service,
+)
+
+SERVICE, ACTION, RESOURCE_TYPE, CONDITION_KEY = (
+    "service",
+    "action",
+    "resource_type",
+    "condition_key",
+)
+KINDS = (SERVICE, ACTION, RESOURCE_TYPE, CONDITION_KEY)
+
+PRESENT = ""
+"""The field that says the item exists; its value is always :data:`PRESENT_VALUE`."""
+PRESENT_VALUE = "1"
+
+FIELDS: dict[str, tuple[str, ...]] = {
+    SERVICE: ("prefix", "name"),
+    ACTION: (
+        "name",
+        "description",
+        "access_level",
+        "access_levels",
+        "permission_only",
+        "api_reference",
+        "resource_types",
+        "condition_keys",
+        "dependent_actions",
+        "operations",
+    ),
+    RESOURCE_TYPE: ("name", "arn_formats", "condition_keys"),
+    CONDITION_KEY: ("name", "description", "types"),
+}
+"""The fields of each kind of item, besides :data:`PRESENT`."""
+
+Key = tuple[str, str, str]
+"""``(kind, service prefix, item name)``, lower-cased."""
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _service_fields(s: Service) -> dict[str, str]:
+    return {PRESENT: PRESENT_VALUE, "prefix": _json(s.prefix), "name": _json(s.name)}
+
+
+def _action_fields(a: Action) -> dict[str, str]:
+    return {
+        PRESENT: PRESENT_VALUE,
+        "name": _json(a.name),
+        "description": _json(a.description),
+        "access_level": _json(a.access_level),
+        "access_levels": _json(a.access_levels),
+        "permission_only": _json(a.permission_only),
+        "api_reference": _json(a.api_reference),
+        "resource_types": _json(
+            [[r.name, r.required, r.condition_keys, r.dependent_actions] for r in a.resource_types]
+        ),
+        "condition_keys": _json(a.condition_keys),
+        "dependent_actions": _json(a.dependent_actions),
+        "operations": _json(a.operations),
+    }
+
+
+def _resource_type_fields(r: ResourceType) -> dict[str, str]:
+    return {
+        PRESENT: PRESENT_VALUE,
+        "name": _json(r.name),
+        "arn_formats": _json(r.arn_formats),
+        "condition_keys": _json(r.condition_keys),
+    }
+
+
+def _condition_key_fields(k: ConditionKey) -> dict[str, str]:
+    return {
+        PRESENT: PRESENT_VALUE,
+        "name": _json(k.name),
+        "description": _json(k.description),
+        "types": _json(k.types),
+    }
+
+
+def not_carried(catalog: Catalog) -> dict[str, frozenset[tuple[str, str]]]:
+    """``{service prefix (lower-cased): {(kind, field), ...}}``: what each service's source
+    does not carry. ``(kind, "")`` means the items of that kind themselves are not carried
+    (an item missing from the release is then not known to be gone).
+
+    Schema version 1 says this only of actions that a page replaced by a link (the
+    2018-2020 markdown, diagnostic ``actions-not-in-source``)."""
+    from iam_catalog.output.diff import SOURCE_GAP_CODES
+
+    gap_pages = {d.page for d in catalog.diagnostics if d.code in SOURCE_GAP_CODES}
+    out: dict[str, frozenset[tuple[str, str]]] = {}
+    for s in catalog.services:
+        if any(p.page in gap_pages for p in s.pages):
+            out[s.prefix.lower()] = frozenset(
+                {(ACTION, PRESENT)} | {(ACTION, f) for f in FIELDS[ACTION]}
+            )
+    return out
+
+
+_FIELDS_OF: dict[str, Any] = {
+    SERVICE: _service_fields,
+    ACTION: _action_fields,
+    RESOURCE_TYPE: _resource_type_fields,
+    CONDITION_KEY: _condition_key_fields,
+}
+
+
+def _raw(kind: str, item: Any) -> Any:
+    """Every value of an item in one structure, for :func:`Observed.digest`."""
+    if kind == ACTION:
+        a = item
+        return (
+            a.name,
+            a.description,
+            a.access_level,
+            a.access_levels,
+            a.permission_only,
+            a.api_reference,
+            [(r.name, r.required, r.condition_keys, r.dependent_actions) for r in a.resource_types],
+            a.condition_keys,
+            a.dependent_actions,
+            a.operations,
+        )
+    if kind == SERVICE:
+        return (item.prefix, item.name)
+    if kind == RESOURCE_TYPE:
+        return (item.name, item.arn_formats, item.condition_keys)
+    return (item.name, item.description, item.types)
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """One item of a release."""
+
+    kind: str
+    """``service``, ``action``, ``resource_type`` or ``condition_key``."""
+    item: Any
+    """The model object."""
+    skip: frozenset[str]
+    """Fields the release's source does not carry."""
+
+    def digest(self) -> bytes:
+        """16 bytes that change when any carried field does (cheaper than :meth:`fields`):
+        a release that leaves an item as it was touches none of its versions."""
+        data = orjson.dumps((_raw(self.kind, self.item), sorted(self.skip)))
+        return hashlib.blake2b(data, digest_size=16).digest()
+
+    def fields(self) -> dict[str, str]:
+        """Every carried field as JSON text, with :data:`PRESENT`."""
+        out: dict[str, str] = _FIELDS_OF[self.kind](self.item)
+        for f in self.skip:
+            out.pop(f, None)
+        return out
+
+
+def observe(catalog: Catalog) -> Iterator[tuple[Key, Observed]]:
+    """Every item of ``catalog`` whose kind its source carries."""
+    gaps = not_carried(catalog)
+    for s in catalog.services:
+        prefix = s.prefix.lower()
+        skip = gaps.get(prefix, frozenset())
+        yield (SERVICE, prefix, prefix), Observed(SERVICE, s, _skipped(skip, SERVICE))
+        groups: tuple[tuple[str, Any], ...] = (
+            (ACTION, s.actions),
+            (RESOURCE_TYPE, s.resource_types),
+            (CONDITION_KEY, s.condition_keys),
+        )
+        for kind, items in groups:
+            if (kind, PRESENT) in skip:
+                continue
+            skipped = _skipped(skip, kind)
+            for item in items:
+                yield (kind, prefix, item.name.lower()), Observed(kind, item, skipped)
+
+
+def _skipped(skip: frozenset[tuple[str, str]], kind: str) -> frozenset[str]:
+    return frozenset(f for k, f in skip if k == kind)
+
+
+# --------------------------------------------------------------------------- back to the model
+
+
+def _load(fields: Mapping[str, str], name: str, default: Any) -> Any:
+    text = fields.get(name)
+    return default if text is None else orjson.loads(text)
+
+
+def _levels(values: Any) -> tuple[AccessLevel, ...]:
+    return tuple(AccessLevel(v) for v in values)
+
+
+def to_action(fields: Mapping[str, str]) -> Action:
+    """An action from its fields (a field not known is left at an empty value)."""
+    level = _load(fields, "access_level", None)
+    return Action(
+        name=_load(fields, "name", ""),
+        description=_load(fields, "description", ""),
+        access_level=AccessLevel(level) if level else None,
+        access_levels=_levels(_load(fields, "access_levels", [])),
+        permission_only=_load(fields, "permission_only", False),
+        api_reference=_load(fields, "api_reference", None),
+        resource_types=tuple(
+            ResourceTypeRow(n, req, tuple(keys), tuple(deps))
+            for n, req, keys, deps in _load(fields, "resource_types", [])
+        ),
+        condition_keys=tuple(_load(fields, "condition_keys", [])),
+        dependent_actions=tuple(_load(fields, "dependent_actions", [])),
+        operations=tuple(_load(fields, "operations", [])),
+    )
+
+
+def to_resource_type(fields: Mapping[str, str]) -> ResourceType:
+    """A resource type from its fields."""
+    return ResourceType(
+        _load(fields, "name", ""),
+        tuple(_load(fields, "arn_formats", [])),
+        tuple(_load(fields, "condition_keys", [])),
+    )
+
+
+def to_condition_key(fields: Mapping[str, str]) -> ConditionKey:
+    """A condition key from its fields."""
+    return ConditionKey(
+        _load(fields, "name", ""),
+        _load(fields, "description", ""),
+        tuple(_load(fields, "types", [])),
+    )
