@@ -14,6 +14,7 @@ hard-linked when possible).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import stat
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from iam_catalog.output.writers import new_temp_folder
+from iam_catalog.output.writers import atomic_folder, remove_stale
 from iam_catalog.parsers.errors import FetchError, SourceError
 
 from .discover import (
@@ -187,8 +188,11 @@ def fetch_snapshot(
         ),
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = new_temp_folder(out.parent, f".{out.name}.partial-")
-    try:
+    _remove_legacy_partials(out)
+    # The snapshot is assembled in a hidden folder beside out and swapped in whole, in one
+    # step (see atomic_folder): kill -9 anywhere leaves out the old snapshot or the new,
+    # and the next run removes what a killed one left.
+    with atomic_folder(out) as staging:
         with Fetcher(config, frozenset(hosts), pool_size=concurrency) as fetcher:
             run = _Run(fetcher, staging, manifest, previous, prev_manifest)
             targets = run.discover(base, json_list, fmts)
@@ -196,10 +200,6 @@ def fetch_snapshot(
             run.summary.rate_wait = fetcher.limiter.waited
         manifest.finished_at = now_utc()
         write_manifest(staging, manifest)
-        _swap_into_place(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     summary = run.summary
     summary.out, summary.id, summary.complete = out, manifest.id, manifest.complete
     summary.rejected = len(manifest.rejected)
@@ -370,20 +370,37 @@ def _entry(target: Target, fetched: Fetched) -> FileEntry:
     )
 
 
-def _swap_into_place(staging: Path, out: Path) -> None:
-    """Rename the finished snapshot to ``out``, replacing an older snapshot there."""
-    if not out.exists():
-        staging.rename(out)
-        return
-    old = new_temp_folder(out.parent, f".{out.name}.old-")
-    old.rmdir()
-    out.rename(old)
+# Name prefix of the staging folders of fetches before atomic_folder (never locked).
+_LEGACY_PARTIAL = ".{name}.partial-"
+# The hidden folders a fetch (or atomic_folder) leaves beside its snapshot when killed.
+_LEFTOVER = re.compile(r"\.(?P<name>.+)\.(?:new|old|partial)-[0-9a-z_]+")
+
+
+def _remove_legacy_partials(out: Path) -> None:
+    """Remove the ``.NAME.partial-*`` staging folders killed fetches of earlier versions
+    left beside ``out`` (up to 43 MB each; no run removed them)."""
+    prefix = _LEGACY_PARTIAL.format(name=out.name)
     try:
-        staging.rename(out)
-    except OSError:
-        old.rename(out)  # put the previous snapshot back
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+        entries = list(out.parent.iterdir())
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if entry.name.startswith(prefix) and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def remove_stale_fetches(folder: Path) -> None:
+    """Remove what killed fetches left in a folder of snapshots (``make catalog``'s
+    ``snapshots/``), for every snapshot name, not only the one fetched next: the staging
+    folders no live process holds, and legacy ``.partial-*`` ones; a snapshot whose swap
+    was cut between two renames (systems without ``renameat2``) is put back."""
+    try:
+        names = {m["name"] for e in folder.iterdir() if (m := _LEFTOVER.fullmatch(e.name))}
+    except FileNotFoundError:
+        return
+    for name in sorted(names):
+        remove_stale(folder / name)
+        _remove_legacy_partials(folder / name)
 
 
 __all__ = [
@@ -393,4 +410,5 @@ __all__ = [
     "check_network",
     "fetch_snapshot",
     "latest_snapshot",
+    "remove_stale_fetches",
 ]
