@@ -213,6 +213,43 @@ class DiffSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class NotCompared:
+    """A field of one service that the diff did not compare, because one side (or both)
+    does not carry it: no change is reported for it, whatever the values."""
+
+    service: str
+    """Service prefix."""
+    field: str
+    """Qualified field, e.g. ``action.dependent_actions``, ``service.name``."""
+    old: tuple[str, ...]
+    """``"format layout"`` of the old side's sources that do not carry it (empty: the old
+    side carries it)."""
+    new: tuple[str, ...]
+    """The same for the new side."""
+
+    @property
+    def reason(self) -> str:
+        """``"not carried by the new side (markdown-list sar-2026-07-list)"``."""
+        if self.old and self.new:
+            return (
+                f"not carried by either side (old: {', '.join(self.old)}; "
+                f"new: {', '.join(self.new)})"
+            )
+        side, sources = ("old", self.old) if self.old else ("new", self.new)
+        return f"not carried by the {side} side ({', '.join(sources)})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``not_compared`` entries)."""
+        return {
+            "service": self.service,
+            "field": self.field,
+            "old": list(self.old),
+            "new": list(self.new),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogDiff:
     """Every change from one catalog to another, in a deterministic order."""
 
@@ -237,6 +274,16 @@ class CatalogDiff:
     """What the old catalog was built from (``source_label``), for reports; not in the JSON."""
     new_label: str = ""
     """What the new catalog was built from, for reports; not in the JSON."""
+    not_compared: tuple[NotCompared, ...] = ()
+    """Every field of a service in both catalogs that one side does not carry, so it was
+    not compared (by service, then field); in the JSON as ``not_compared``."""
+
+    def not_compared_by_service(self) -> dict[str, list[NotCompared]]:
+        """:attr:`not_compared` grouped by service prefix, in order."""
+        out: dict[str, list[NotCompared]] = {}
+        for n in self.not_compared:
+            out.setdefault(n.service, []).append(n)
+        return out
 
     def service_name(self, prefix: str) -> str:
         """The name of a changed service ('' if unknown)."""
@@ -255,12 +302,14 @@ class CatalogDiff:
             "new": {"id": self.new_id},
             "summary": self.summary.to_dict(),
             "changes": [c.to_dict() for c in self.changes],
+            "not_compared": [n.to_dict() for n in self.not_compared],
         }
 
 
 # --------------------------------------------------------------------------- helpers
 
 _Named = TypeVar("_Named", Service, Action, ResourceType, ConditionKey)
+_Carrier = TypeVar("_Carrier", Action, ResourceType, ConditionKey)
 
 
 def _index(items: Iterable[_Named], name: Callable[[_Named], str]) -> dict[str, _Named]:
@@ -334,6 +383,9 @@ class _ServiceDiff:
     def __init__(self, service: str) -> None:
         self.service = service
         self.changes: list[Change] = []
+        self.not_carried: tuple[set[tuple[str, frozenset[str]]], ...] = (set(), set())
+        """(item type, ``not_carried``) of the old and of the new items compared (few
+        distinct: the items of a page share their page's set)."""
 
     def add(
         self,
@@ -370,15 +422,24 @@ class _ServiceDiff:
 
     # ----------------------------------------------------------------- actions
 
+    @staticmethod
+    def both(old: _Carrier, new: _Carrier, field: str) -> bool:
+        """True when both sides carry ``field`` (a value on one side only is no change)."""
+        return field not in old.not_carried and field not in new.not_carried
+
     def action(self, old: Action, new: Action) -> None:
         if old == new:  # most actions of two releases are alike; skip the field walk
             return
         kind, item = ChangeKind.ACTION_CHANGED, new.name
         info = ChangeSeverity.INFO
         self.name(kind, item, old.name, new.name)
-        if old.description != new.description:
+
+        def both(field: str) -> bool:
+            return self.both(old, new, field)
+
+        if old.description != new.description and both("description"):
             self.add(kind, info, item, "description", old.description, new.description)
-        if old.access_level != new.access_level:
+        if old.access_level != new.access_level and both("access_level"):
             sensitive = {old.access_level, new.access_level} & _SENSITIVE_LEVELS
             self.add(
                 kind,
@@ -390,7 +451,7 @@ class _ServiceDiff:
             )
         old_levels, new_levels = set(old.access_levels), set(new.access_levels)
         implied = old_levels <= {old.access_level} and new_levels <= {new.access_level}
-        if old_levels != new_levels and not implied:
+        if old_levels != new_levels and not implied and both("access_levels"):
             self.add(
                 kind,
                 ChangeSeverity.SECURITY if (old_levels ^ new_levels) & _SENSITIVE_LEVELS else info,
@@ -399,11 +460,13 @@ class _ServiceDiff:
                 _level_values(old.access_levels),
                 _level_values(new.access_levels),
             )
-        if old.permission_only != new.permission_only:
+        if old.permission_only != new.permission_only and both("permission_only"):
             self.add(kind, info, item, "permission_only", old.permission_only, new.permission_only)
-        if old.api_reference != new.api_reference:
+        if old.api_reference != new.api_reference and both("api_reference"):
             self.add(kind, info, item, "api_reference", old.api_reference, new.api_reference)
-        self.keyset(kind, item, "operations", old.operations, new.operations)
+        if both("operations"):
+            self.keyset(kind, item, "operations", old.operations, new.operations)
+        deps = both("dependent_actions")
 
         def keys_severity(before: tuple[str, ...], after: tuple[str, ...]) -> ChangeSeverity:
             gone = _lost(before, after)
@@ -413,32 +476,56 @@ class _ServiceDiff:
             fresh = _lost(after, before)
             return ChangeSeverity.SECURITY if fresh and fresh - _action_dependents(old) else info
 
-        self.keyset(
-            kind,
-            item,
-            "condition_keys",
-            old.condition_keys,
-            new.condition_keys,
-            keys_severity,
-        )
-        self.keyset(
-            kind,
-            item,
-            "dependent_actions",
-            old.dependent_actions,
-            new.dependent_actions,
-            deps_severity,
-        )
+        if both("condition_keys"):
+            self.keyset(
+                kind,
+                item,
+                "condition_keys",
+                old.condition_keys,
+                new.condition_keys,
+                keys_severity,
+            )
+        if deps:
+            self.keyset(
+                kind,
+                item,
+                "dependent_actions",
+                old.dependent_actions,
+                new.dependent_actions,
+                deps_severity,
+            )
+        if both("resource_types"):
+            self.rows(old, new, keys_severity, deps_severity)
 
+    def rows(
+        self,
+        old: Action,
+        new: Action,
+        keys_severity: Callable[[tuple[str, ...], tuple[str, ...]], ChangeSeverity],
+        deps_severity: Callable[[tuple[str, ...], tuple[str, ...]], ChangeSeverity],
+    ) -> None:
+        """The resource-type rows of an action, matched by name; a row field is compared
+        where both sides carry it."""
+        kind, item, info = ChangeKind.ACTION_CHANGED, new.name, ChangeSeverity.INFO
         old_rows, new_rows = _row_keys(old.resource_types), _row_keys(new.resource_types)
+        required, keys, deps = (
+            old.carries(f) and new.carries(f)
+            for f in (
+                "resource_types.required",
+                "resource_types.condition_keys",
+                "resource_types.dependent_actions",
+            )
+        )
         for key in sorted(old_rows.keys() | new_rows.keys()):
             before, after = old_rows.get(key), new_rows.get(key)
             if before is None and after is not None:
                 label = f"resource_types[{_row_label(key, after)}]"
-                if after.required:
+                if after.required and required:
                     severity = ChangeSeverity.BREAKING
-                else:
+                elif deps:
                     severity = deps_severity((), after.dependent_actions)
+                else:
+                    severity = info
                 self.add(kind, severity, item, label, None, after)
             elif after is None and before is not None:
                 label = f"resource_types[{_row_label(key, before)}]"
@@ -446,7 +533,7 @@ class _ServiceDiff:
             elif before is not None and after is not None:
                 label = f"resource_types[{_row_label(key, after)}]"
                 self.name(kind, item, before.name, after.name, f"{label}.name")
-                if before.required != after.required:
+                if required and before.required != after.required:
                     self.add(
                         kind,
                         ChangeSeverity.BREAKING if after.required else info,
@@ -455,29 +542,31 @@ class _ServiceDiff:
                         before.required,
                         after.required,
                     )
-                self.keyset(
-                    kind,
-                    item,
-                    f"{label}.condition_keys",
-                    before.condition_keys,
-                    after.condition_keys,
-                    keys_severity,
-                )
-                self.keyset(
-                    kind,
-                    item,
-                    f"{label}.dependent_actions",
-                    before.dependent_actions,
-                    after.dependent_actions,
-                    deps_severity,
-                )
+                if keys:
+                    self.keyset(
+                        kind,
+                        item,
+                        f"{label}.condition_keys",
+                        before.condition_keys,
+                        after.condition_keys,
+                        keys_severity,
+                    )
+                if deps:
+                    self.keyset(
+                        kind,
+                        item,
+                        f"{label}.dependent_actions",
+                        before.dependent_actions,
+                        after.dependent_actions,
+                        deps_severity,
+                    )
 
     # ----------------------------------------------------------- resource types
 
     def resource_type(self, old: ResourceType, new: ResourceType) -> None:
         kind, item = ChangeKind.RESOURCE_TYPE_CHANGED, new.name
         self.name(kind, item, old.name, new.name)
-        if set(old.arn_formats) != set(new.arn_formats):
+        if set(old.arn_formats) != set(new.arn_formats) and self.both(old, new, "arn_formats"):
             gone = {arn_shape(a) for a in old.arn_formats} - {arn_shape(a) for a in new.arn_formats}
             self.add(
                 kind,
@@ -487,18 +576,20 @@ class _ServiceDiff:
                 old.arn_formats,
                 new.arn_formats,
             )
-        self.keyset(kind, item, "condition_keys", old.condition_keys, new.condition_keys)
+        if self.both(old, new, "condition_keys"):
+            self.keyset(kind, item, "condition_keys", old.condition_keys, new.condition_keys)
 
     # ----------------------------------------------------------- condition keys
 
     def condition_key(self, old: ConditionKey, new: ConditionKey) -> None:
         kind, item = ChangeKind.CONDITION_KEY_CHANGED, new.name
         self.name(kind, item, old.name, new.name)
-        if old.description != new.description:
+        if old.description != new.description and self.both(old, new, "description"):
             self.add(
                 kind, ChangeSeverity.INFO, item, "description", old.description, new.description
             )
-        self.keyset(kind, item, "types", old.types, new.types)
+        if self.both(old, new, "types"):
+            self.keyset(kind, item, "types", old.types, new.types)
 
     # ----------------------------------------------------------------- service
 
@@ -516,15 +607,44 @@ class _ServiceDiff:
             self.add(added, ChangeSeverity.INFO, _item_name(new_by[key]))
         for key in sorted(old_by.keys() - new_by.keys()):
             self.add(removed, removal, _item_name(old_by[key]))
+        olds_nc, news_nc = self.not_carried
         for key in sorted(old_by.keys() & new_by.keys()):
-            compare(old_by[key], new_by[key])
+            before, after = old_by[key], new_by[key]
+            olds_nc.add((item_type, before.not_carried))
+            news_nc.add((item_type, after.not_carried))
+            compare(before, after)
+
+    def fields_not_compared(self, old: Service, new: Service) -> Iterator[NotCompared]:
+        """The fields of this service that one side (or both) did not carry."""
+        old_nc = {f"service.{f}" for f in old.not_carried} | _qualified(self.not_carried[0])
+        new_nc = {f"service.{f}" for f in new.not_carried} | _qualified(self.not_carried[1])
+        for field in sorted(old_nc | new_nc):
+            yield NotCompared(
+                self.service,
+                field,
+                _formats(old, field) if field in old_nc else (),
+                _formats(new, field) if field in new_nc else (),
+            )
+
+
+def _qualified(found: Iterable[tuple[str, frozenset[str]]]) -> set[str]:
+    return {f"{item_type}.{f}" for item_type, names in found for f in names}
+
+
+def _formats(service: Service, field: str) -> tuple[str, ...]:
+    """``"format layout"`` of each page of ``service`` that declares ``field`` not carried
+    (a field a page carries but an item lacks is named by the page's format alone)."""
+    found = [f"{p.format} {p.layout}" for p in service.pages if field in p.not_carried]
+    return tuple(dict.fromkeys(found)) or tuple(dict.fromkeys(p.format for p in service.pages))
 
 
 def _item_name(item: Service | Action | ResourceType | ConditionKey) -> str:
     return item.prefix if isinstance(item, Service) else item.name
 
 
-def _service_changes(old: Service | None, new: Service | None, new_gap: bool) -> Iterator[Change]:
+def _service_changes(
+    old: Service | None, new: Service | None, new_gap: bool, not_compared: list[NotCompared]
+) -> Iterator[Change]:
     present = new if new is not None else old
     assert present is not None
     sd = _ServiceDiff(present.prefix)
@@ -534,7 +654,8 @@ def _service_changes(old: Service | None, new: Service | None, new_gap: bool) ->
         sd.add(ChangeKind.SERVICE_REMOVED, ChangeSeverity.BREAKING)
     else:
         sd.name(ChangeKind.SERVICE_CHANGED, None, old.prefix, new.prefix, "prefix")
-        sd.name(ChangeKind.SERVICE_CHANGED, None, old.name, new.name)
+        if old.carries("name") and new.carries("name"):
+            sd.name(ChangeKind.SERVICE_CHANGED, None, old.name, new.name)
     o: Service | None = old
     n: Service | None = new
     sd.items(
@@ -556,6 +677,8 @@ def _service_changes(old: Service | None, new: Service | None, new_gap: bool) ->
         "condition_key",
         sd.condition_key,
     )
+    if old is not None and new is not None:
+        not_compared.extend(sd.fields_not_compared(old, new))
     return iter(sd.changes)
 
 
@@ -598,11 +721,13 @@ def diff(old: Catalog, new: Catalog) -> CatalogDiff:
     changes: list[Change] = []
     names: list[tuple[str, str]] = []
     gaps: list[tuple[str, str]] = []
+    not_compared: list[NotCompared] = []
     for key in sorted(old_by.keys() | new_by.keys()):
         # Within a service the changes come out item by item in field order;
         # a stable sort by (kind, item) keeps that field order.
         found = sorted(
-            _service_changes(old_by.get(key), new_by.get(key), key in new_gaps), key=_sort_key
+            _service_changes(old_by.get(key), new_by.get(key), key in new_gaps, not_compared),
+            key=_sort_key,
         )
         if not found:
             continue
@@ -623,6 +748,7 @@ def diff(old: Catalog, new: Catalog) -> CatalogDiff:
         tuple(gaps),
         source_label(old),
         source_label(new),
+        tuple(not_compared),
     )
 
 
@@ -690,7 +816,7 @@ DIFF_SCHEMA: dict[str, Any] = {
     "title": "iam-catalog diff report (--format json)",
     "type": "object",
     "additionalProperties": False,
-    "required": ["schema_version", "old", "new", "summary", "changes"],
+    "required": ["schema_version", "old", "new", "summary", "changes", "not_compared"],
     "properties": {
         "schema_version": {"const": DIFF_SCHEMA_VERSION},
         "old": {
@@ -705,6 +831,21 @@ DIFF_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "required": list(SUMMARY_KEYS),
             "properties": {k: {"type": "integer", "minimum": 0} for k in SUMMARY_KEYS},
+        },
+        "not_compared": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["service", "field", "old", "new", "reason"],
+                "properties": {
+                    "service": {"type": "string", "minLength": 1},
+                    "field": {"type": "string", "minLength": 1},
+                    "old": {"type": "array", "items": {"type": "string"}},
+                    "new": {"type": "array", "items": {"type": "string"}},
+                    "reason": {"type": "string", "minLength": 1},
+                },
+            },
         },
         "changes": {
             "type": "array",

@@ -42,6 +42,7 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
         "actions",
         "resource_types",
         "condition_keys",
+        "not_carried",
     ),
     "actions.csv": (
         "service",
@@ -55,6 +56,7 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
         "condition_keys",
         "dependent_actions",
         "operations",
+        "not_carried",
     ),
     "action_resource_types.csv": (
         "service",
@@ -63,10 +65,20 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
         "required",
         "condition_keys",
         "dependent_actions",
+        "not_carried",
     ),
-    "resource_types.csv": ("service", "resource_type", "arn_formats", "condition_keys"),
-    "condition_keys.csv": ("service", "condition_key", "description", "types"),
+    "resource_types.csv": (
+        "service",
+        "resource_type",
+        "arn_formats",
+        "condition_keys",
+        "not_carried",
+    ),
+    "condition_keys.csv": ("service", "condition_key", "description", "types", "not_carried"),
 }
+"""Columns of each CSV table. A field its source does not carry is an empty cell, and the
+row's ``not_carried`` cell names those fields (``;``-joined, sorted): an empty list and a
+list not carried are both empty cells otherwise."""
 
 
 _JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
@@ -83,10 +95,19 @@ def _services(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
             s.prefix,
             s.name,
             LIST_SEP.join(p.page for p in s.pages),
-            str(len(s.actions)),
+            str(len(s.actions)) if s.carries("actions") else "",
             str(len(s.resource_types)),
             str(len(s.condition_keys)),
+            _not_carried(s.not_carried),
         )
+
+
+def _not_carried(names: frozenset[str]) -> str:
+    return LIST_SEP.join(sorted(names)) if names else ""
+
+
+def _flag(value: bool, carried: bool = True) -> str:
+    return ("true" if value else "false") if carried else ""
 
 
 def _actions(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
@@ -101,7 +122,7 @@ def _actions(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
                 a.description,
                 a.access_level or "",
                 join(a.access_levels),
-                "true" if a.permission_only else "false",
+                _flag(a.permission_only, a.carries("permission_only")),
                 a.api_reference or "",
                 join([r.name + "*" if r.required else r.name for r in a.resource_types])
                 if a.resource_types
@@ -109,6 +130,7 @@ def _actions(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
                 join(a.condition_keys),
                 join(a.dependent_actions),
                 join(a.operations),
+                _not_carried(a.not_carried),
             )
 
 
@@ -118,28 +140,48 @@ def _action_resource_types(services: Iterable[Service]) -> Iterator[tuple[str, .
         prefix = s.prefix
         for a in s.actions:
             name = a.name
+            required = a.carries("resource_types.required")
+            not_carried = _not_carried(_row_fields(a.not_carried)) if a.not_carried else ""
             for r in a.resource_types:
                 yield (
                     prefix,
                     name,
                     r.name,
-                    "true" if r.required else "false",
+                    _flag(r.required, required),
                     join(r.condition_keys),
                     join(r.dependent_actions),
+                    not_carried,
                 )
+
+
+def _row_fields(names: frozenset[str]) -> frozenset[str]:
+    """The row fields among an action's fields not carried, by their row names."""
+    return frozenset(f.partition(".")[2] for f in names if f.startswith("resource_types."))
 
 
 def _resource_types(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
     join = LIST_SEP.join
     for s in services:
         for rt in s.resource_types:
-            yield (s.prefix, rt.name, join(rt.arn_formats), join(rt.condition_keys))
+            yield (
+                s.prefix,
+                rt.name,
+                join(rt.arn_formats),
+                join(rt.condition_keys),
+                _not_carried(rt.not_carried),
+            )
 
 
 def _condition_keys(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
     for s in services:
         for k in s.condition_keys:
-            yield (s.prefix, k.name, k.description, LIST_SEP.join(k.types))
+            yield (
+                s.prefix,
+                k.name,
+                k.description,
+                LIST_SEP.join(k.types),
+                _not_carried(k.not_carried),
+            )
 
 
 # The rows of each CSV table, in the column order of CSV_COLUMNS.

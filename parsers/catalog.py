@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import fields, replace
 from typing import Any, TypeVar
 
+from . import carried
 from .model import (
     Action,
     Catalog,
@@ -104,17 +105,29 @@ _LIST_FIELDS = {
 
 
 def _fields(item: object) -> list[str]:
-    return [f.name for f in fields(item) if f.name not in ("page", "line")]  # type: ignore[arg-type]
+    return [
+        f.name
+        for f in fields(item)  # type: ignore[arg-type]
+        if f.name not in ("page", "line", "not_carried")
+    ]
 
 
 def _combine(first: _Item, other: _Item) -> tuple[_Item, list[str], list[str]]:
     """``first`` with ``other``'s list values added: (merged, conflicting single
-    fields, list fields that gained values)."""
+    fields, list fields that gained values). A field only one of them carries is taken
+    from that one; the merged item carries what either carries."""
     lists = _LIST_FIELDS[type(first)]
-    conflicts = [
-        f for f in _fields(first) if f not in lists and getattr(first, f) != getattr(other, f)
-    ]
     changes: dict[str, Any] = {}
+    conflicts = []
+    for f in _fields(first):
+        if f in lists or getattr(first, f) == getattr(other, f) or not other.carries(f):
+            continue
+        if first.carries(f):
+            conflicts.append(f)
+        else:
+            changes[f] = getattr(other, f)
+    if first.not_carried != other.not_carried:
+        changes["not_carried"] = first.not_carried & other.not_carried
     for f in lists:
         mine, theirs = getattr(first, f), getattr(other, f)
         merged: tuple[Any, ...] = (
@@ -122,7 +135,8 @@ def _combine(first: _Item, other: _Item) -> tuple[_Item, list[str], list[str]]:
         )
         if merged != mine:
             changes[f] = merged
-    return replace(first, **changes), conflicts, list(changes)
+    grown = [f for f in changes if f in lists]
+    return replace(first, **changes), conflicts, grown
 
 
 def _merge_items(
@@ -216,14 +230,33 @@ def single_page_service(page: ParsedPage) -> Service:
     caller may make it ahead of the merge, from a page it knows has a prefix)."""
     if not page.prefix:
         raise ValueError(f"page {page.ref.page} declares no service prefix")
+    not_carried = _service_not_carried([page])
     return Service(
         prefix=page.prefix,
-        name=page.service_name or page.prefix,
+        name=_service_name([page], not_carried),
         pages=(page.ref,),
         actions=_in_name_order(page.actions),
         resource_types=_in_name_order(page.resource_types),
         condition_keys=_in_name_order(page.condition_keys),
+        not_carried=not_carried,
     )
+
+
+def _service_not_carried(pages: list[ParsedPage]) -> frozenset[str]:
+    """The service fields none of ``pages`` carries."""
+    found = carried.for_item(pages[0].ref.not_carried, "service")
+    for p in pages[1:]:
+        found &= carried.for_item(p.ref.not_carried, "service")
+    return found
+
+
+def _service_name(pages: list[ParsedPage], not_carried: frozenset[str]) -> str:
+    """The first page's service name; the prefix where a page that carries names gives
+    none; empty where no page carries a name."""
+    if "name" in not_carried:
+        return ""
+    names = [p.service_name for p in pages if p.service_name]
+    return names[0] if names else pages[0].prefix or ""
 
 
 def merge(
@@ -266,11 +299,11 @@ def merge(
         newest = layout_recency(group[0].ref.layout)
         current = [p for p in group if layout_recency(p.ref.layout) == newest]
         diags.extend(_superseded(prefix, p, current) for p in group[len(current) :])
-        names = [p.service_name for p in current if p.service_name]
+        not_carried = _service_not_carried(current)
         services.append(
             Service(
                 prefix=prefix,
-                name=names[0] if names else prefix,
+                name=_service_name(current, not_carried),
                 pages=tuple(p.ref for p in group),
                 actions=_merge_items(prefix, "action", current, "actions", diags),
                 resource_types=_merge_items(
@@ -279,6 +312,7 @@ def merge(
                 condition_keys=_merge_items(
                     prefix, "condition key", current, "condition_keys", diags
                 ),
+                not_carried=not_carried,
             )
         )
     return Catalog(

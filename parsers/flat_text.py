@@ -41,6 +41,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from . import carried
 from .model import Diagnostic, PageRef, ParsedPage, Severity
 from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, compact
 
@@ -440,7 +441,8 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     lines = text.splitlines()
     regions = _regions(lines)
     header = next((clean(ln) for ln in lines if _ACTIONS_HEADER.match(clean(ln))), "")
-    ref = PageRef(source, FORMAT, layout_of(header), url)
+    layout = layout_of(header)
+    ref = PageRef(source, FORMAT, layout, url, carried.declare(FORMAT, layout))
     diags: list[Diagnostic] = []
 
     unparsed = {k: Unparsed(name) for k, name in _TABLE_NAMES.items()}

@@ -36,6 +36,7 @@ import lxml.etree
 # costs as much as the parse itself on these pages).
 from lxml.etree import _Element as _HtmlElement
 
+from . import carried
 from .model import Diagnostic, PageRef, ParsedPage, Severity
 from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, compact, split_action_cell
 
@@ -722,7 +723,8 @@ def parse(
         )
 
     layout = _layout(p, is_document, page_url, template)
-    ref = PageRef(source, FORMAT, layout, page_url)
+    # A fragment's layout is told by its tables, as a whole page's is.
+    ref = PageRef(source, FORMAT, layout, page_url, carried.declare(FORMAT, _tables_layout(p)))
     return build_page(
         ref,
         prefix=prefix,
@@ -738,6 +740,16 @@ def _template_date(src: str) -> str | None:
     """``"2021-12"`` for the script of the dated 2021 page template, else None."""
     m = _TEMPLATE_DATE.search(src)
     return f"{m.group(1)}-{m.group(2)}" if m else None
+
+
+def _tables_layout(p: _Page) -> str:
+    """``sar-2026-07`` for the July 2026 tables (no dependent actions, access-level sets),
+    ``sar-2023`` for the older ones: what the page's tables can carry."""
+    if "operations" in p.kinds or "permission-only" in p.kinds:
+        return "sar-2026-07"
+    if p.anchors or p.six_columns or not any(k == "actions" for k in p.kinds):
+        return "sar-2023"
+    return "sar-2026-07"
 
 
 def _layout(p: _Page, is_document: bool, url: str | None, template: str | None) -> str:

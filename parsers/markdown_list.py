@@ -37,6 +37,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from markdown_it.tree import SyntaxTreeNode
 
+from . import carried
 from .markdown_table import (
     MD,
     Table,
@@ -581,7 +582,9 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
             )
     layout = "sar-2026-07-list" if page.list_sections or page.anchors else "sar-2026-07-table"
     return build_page(
-        PageRef(source, "markdown-list", layout, page_url),
+        PageRef(
+            source, "markdown-list", layout, page_url, carried.declare("markdown-list", layout)
+        ),
         prefix=prefix,
         service_name=name,
         actions=rows,

@@ -33,6 +33,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_block.table import escapedSplit
 from markdown_it.tree import SyntaxTreeNode
 
+from . import carried
 from .model import Diagnostic, PageRef, ParsedPage, Severity
 from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, compact
 
@@ -596,7 +597,9 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
         ):
             page.placeholder_line = line_of(node)
 
+    gap: tuple[str, ...] = ()
     if page.placeholder_line is not None and not page.actions_table:
+        gap = ("service.actions",)
         page.diag(
             page.placeholder_line,
             Severity.WARNING,
@@ -619,7 +622,14 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
             "access levels, resource types or key types",
         )
     return build_page(
-        PageRef(source, "markdown-table", layout, url),
+        PageRef(
+            source,
+            "markdown-table",
+            layout,
+            url,
+            # A page whose actions table is a placeholder link carries no actions.
+            carried.declare("markdown-table", layout, *gap),
+        ),
         prefix=page.prefix,
         service_name=name,
         actions=page.actions,

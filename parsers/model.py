@@ -1,22 +1,34 @@
-"""The canonical model of the IAM catalog (schema version 1).
+"""The canonical model of the IAM catalog (schema version 2).
 
 Every parser returns a :class:`ParsedPage`; pages are merged by service prefix
 into a :class:`Catalog`. All objects are frozen and slotted, collections are
 tuples. Provenance (``page``, ``line``) is carried on every parsed object but
 excluded from equality, so two sources that say the same thing compare equal.
 
+*Not carried* is distinct from empty: every page declares the fields its format has no
+place for (``PageRef.not_carried``, see :mod:`parsers.carried`), and every item says
+which of its fields its source did not carry (``not_carried``; ask
+``action.carries("dependent_actions")``). A field not carried holds its empty value in
+the model (``""``, ``False``, ``()``) and ``null`` in ``catalog.json``; never read it
+without asking ``carries`` first.
+
 ``catalog_to_dict`` / ``catalog_from_dict`` convert to and from the JSON shape
-described in DESIGN.md; ``CATALOG_SCHEMA`` is its JSON Schema.
+described in DESIGN.md and the README (``catalog_from_dict`` also reads schema version
+1, declaring for each service what its pages' formats do not carry);
+``CATALOG_SCHEMA`` is its JSON Schema.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-SCHEMA_VERSION = 1
+from . import carried
+
+SCHEMA_VERSION = 2
+READABLE_SCHEMA_VERSIONS = (1, 2)
 
 
 class AccessLevel(StrEnum):
@@ -114,10 +126,17 @@ class Action:
     """Dependent actions of the action's own row."""
     operations: tuple[str, ...] = ()
     """API operations authorized by this action, where the source says so."""
+    not_carried: frozenset[str] = frozenset()
+    """Fields (names of :data:`parsers.carried.ACTION_FIELDS`) its source does not carry."""
     page: str = field(default="", compare=False)
     """Provenance: page id."""
     line: int | None = field(default=None, compare=False)
     """Provenance: line of the action's first row."""
+
+    def carries(self, field: str) -> bool:
+        """False when this item's source does not carry ``field`` (its value is then
+        empty, not a fact about AWS)."""
+        return field not in self.not_carried
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +149,17 @@ class ResourceType:
     """ARN formats, whitespace-normalised, page order."""
     condition_keys: tuple[str, ...] = ()
     """Condition keys that apply to this resource type."""
+    not_carried: frozenset[str] = frozenset()
+    """Fields (names of :data:`parsers.carried.RESOURCE_TYPE_FIELDS`) its source does not carry."""
     page: str = field(default="", compare=False)
     """Provenance: page id."""
     line: int | None = field(default=None, compare=False)
     """Provenance: source line."""
+
+    def carries(self, field: str) -> bool:
+        """False when this item's source does not carry ``field`` (its value is then
+        empty, not a fact about AWS)."""
+        return field not in self.not_carried
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +172,17 @@ class ConditionKey:
     """Description cell."""
     types: tuple[str, ...]
     """Value types, e.g. ``("String",)``, ``("ArrayOfString",)``."""
+    not_carried: frozenset[str] = frozenset()
+    """Fields (names of :data:`parsers.carried.CONDITION_KEY_FIELDS`) its source does not carry."""
     page: str = field(default="", compare=False)
     """Provenance: page id."""
     line: int | None = field(default=None, compare=False)
     """Provenance: source line."""
+
+    def carries(self, field: str) -> bool:
+        """False when this item's source does not carry ``field`` (its value is then
+        empty, not a fact about AWS)."""
+        return field not in self.not_carried
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +197,9 @@ class PageRef:
     """Layout within the format, e.g. ``sar-2023``, ``userguide-2020``."""
     url: str | None = None
     """Where the page was fetched from, if known."""
+    not_carried: tuple[str, ...] = ()
+    """Qualified fields (``action.dependent_actions``, see :mod:`parsers.carried`) the
+    page's format and layout do not carry, sorted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +238,13 @@ class Service:
     """Resource types, sorted by name."""
     condition_keys: tuple[ConditionKey, ...] = ()
     """Condition keys, sorted by name."""
+    not_carried: frozenset[str] = frozenset()
+    """Fields (names of :data:`parsers.carried.SERVICE_FIELDS`) its source does not carry."""
+
+    def carries(self, field: str) -> bool:
+        """False when this item's source does not carry ``field`` (its value is then
+        empty, not a fact about AWS)."""
+        return field not in self.not_carried
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,33 +280,46 @@ class Catalog:
 # --------------------------------------------------------------------------- JSON form
 
 
-def _action_to_dict(a: Action) -> dict[str, Any]:
+def _row_to_dict(r: ResourceTypeRow, nc: frozenset[str]) -> dict[str, Any]:
     return {
+        "name": r.name,
+        "required": None if "resource_types.required" in nc else r.required,
+        "condition_keys": None if "resource_types.condition_keys" in nc else r.condition_keys,
+        "dependent_actions": (
+            None if "resource_types.dependent_actions" in nc else r.dependent_actions
+        ),
+    }
+
+
+def _action_to_dict(a: Action) -> dict[str, Any]:
+    out = {
         "name": a.name,
         "description": a.description,
         "access_level": a.access_level,
         "access_levels": a.access_levels,
         "permission_only": a.permission_only,
         "api_reference": a.api_reference,
-        "resource_types": [
-            {
-                "name": r.name,
-                "required": r.required,
-                "condition_keys": r.condition_keys,
-                "dependent_actions": r.dependent_actions,
-            }
-            for r in a.resource_types
-        ]
+        "resource_types": [_row_to_dict(r, a.not_carried) for r in a.resource_types]
         if a.resource_types
         else [],
         "condition_keys": a.condition_keys,
         "dependent_actions": a.dependent_actions,
         "operations": a.operations,
     }
+    for f in a.not_carried:
+        if f in out:  # the row fields are nulls in each row
+            out[f] = None
+    return out
 
 
 def _page_ref_to_dict(p: PageRef) -> dict[str, Any]:
-    return {"page": p.page, "format": p.format, "layout": p.layout, "url": p.url}
+    return {
+        "page": p.page,
+        "format": p.format,
+        "layout": p.layout,
+        "url": p.url,
+        "not_carried": p.not_carried,
+    }
 
 
 def diagnostic_to_dict(d: Diagnostic) -> dict[str, Any]:
@@ -276,32 +332,48 @@ def diagnostic_to_dict(d: Diagnostic) -> dict[str, Any]:
     }
 
 
+def _nulled(out: dict[str, Any], not_carried: frozenset[str]) -> dict[str, Any]:
+    for f in not_carried:
+        out[f] = None
+    return out
+
+
 def service_to_dict(s: Service) -> dict[str, Any]:
-    return {
-        "prefix": s.prefix,
-        "name": s.name,
-        "pages": [_page_ref_to_dict(p) for p in s.pages],
-        "actions": {a.name: _action_to_dict(a) for a in s.actions},
-        "resource_types": {
-            r.name: {
-                "name": r.name,
-                "arn_formats": r.arn_formats,
-                "condition_keys": r.condition_keys,
-            }
-            for r in s.resource_types
+    return _nulled(
+        {
+            "prefix": s.prefix,
+            "name": s.name,
+            "pages": [_page_ref_to_dict(p) for p in s.pages],
+            "actions": {a.name: _action_to_dict(a) for a in s.actions},
+            "resource_types": {
+                r.name: _nulled(
+                    {
+                        "name": r.name,
+                        "arn_formats": r.arn_formats,
+                        "condition_keys": r.condition_keys,
+                    },
+                    r.not_carried,
+                )
+                for r in s.resource_types
+            },
+            "condition_keys": {
+                k.name: _nulled(
+                    {"name": k.name, "description": k.description, "types": k.types},
+                    k.not_carried,
+                )
+                for k in s.condition_keys
+            },
         },
-        "condition_keys": {
-            k.name: {"name": k.name, "description": k.description, "types": k.types}
-            for k in s.condition_keys
-        },
-    }
+        s.not_carried,
+    )
 
 
 def catalog_to_dict(c: Catalog) -> dict[str, Any]:
-    """The JSON form of a catalog (DESIGN.md, schema version 1), ready for orjson: arrays
+    """The JSON form of a catalog (schema version 2), ready for orjson: arrays
     are tuples and access levels and severities their (str) enums, which orjson writes as
     JSON arrays and strings without copying them into lists first. To compare with parsed
-    JSON, pass it through ``orjson.loads(orjson.dumps(...))``."""
+    JSON, pass it through ``orjson.loads(orjson.dumps(...))``. A field its source does not
+    carry is ``null``."""
     source: dict[str, Any] = {
         "kind": c.source.kind,
         "id": c.source.id,
@@ -311,65 +383,199 @@ def catalog_to_dict(c: Catalog) -> dict[str, Any]:
     if c.source.note is not None:
         source["note"] = c.source.note
     return {
-        "schema_version": c.schema_version,
+        "schema_version": SCHEMA_VERSION,
         "source": source,
         "services": {s.prefix: service_to_dict(s) for s in c.services},
         "diagnostics": [diagnostic_to_dict(d) for d in c.diagnostics],
     }
 
 
-def _levels(values: Iterable[str]) -> tuple[AccessLevel, ...]:
-    return tuple(AccessLevel(v) for v in values)
+def _levels(values: Iterable[str] | None) -> tuple[AccessLevel, ...]:
+    return tuple(AccessLevel(v) for v in values or ())
+
+
+def _absent(d: Mapping[str, Any], names: Iterable[str]) -> frozenset[str]:
+    """The names whose value in ``d`` is null (not carried, schema version 2)."""
+    return frozenset(n for n in names if d.get(n, ()) is None)
+
+
+def _strings(value: Iterable[str] | None) -> tuple[str, ...]:
+    return tuple(value) if value else ()
+
+
+# Fields whose value may be null where the source carries them (no access level, no link
+# on the page): whether they are carried is read from the pages' declarations.
+_NULLABLE = frozenset({"access_level", "api_reference"})
+
+
+def _action_from_dict(a: Mapping[str, Any], page: str, declared: frozenset[str]) -> Action:
+    rows = a["resource_types"] or ()
+    nc = (_absent(a, carried.ACTION_FIELDS) - _NULLABLE) | (declared & _NULLABLE)
+    for r in rows:
+        nc |= {f"resource_types.{f}" for f in _absent(r, carried.ROW_FIELDS)}
+    if not rows:  # an action without rows says nothing about row fields
+        nc = frozenset(f for f in nc if not f.startswith("resource_types."))
+    return Action(
+        name=a["name"],
+        description=a["description"] or "",
+        access_level=AccessLevel(a["access_level"]) if a["access_level"] else None,
+        access_levels=_levels(a["access_levels"]),
+        permission_only=bool(a["permission_only"]),
+        api_reference=a["api_reference"],
+        resource_types=tuple(
+            ResourceTypeRow(
+                r["name"],
+                bool(r["required"]),
+                _strings(r["condition_keys"]),
+                _strings(r["dependent_actions"]),
+            )
+            for r in rows
+        ),
+        condition_keys=_strings(a["condition_keys"]),
+        dependent_actions=_strings(a["dependent_actions"]),
+        operations=_strings(a["operations"]),
+        not_carried=frozenset(nc),
+        page=page,
+    )
+
+
+def _blank(item: _Carrier, not_carried: frozenset[str]) -> _Carrier:
+    """``item`` with the fields ``not_carried`` declared and emptied (version-1 catalogs
+    wrote a value for every field, invented where the source had none)."""
+    if isinstance(item, Action) and not item.resource_types:
+        not_carried = frozenset(f for f in not_carried if not f.startswith("resource_types."))
+    if isinstance(item, Action) and len(item.access_levels) > 1:
+        # A layout of one level per action that lists several carries this action's set.
+        not_carried -= {"access_levels"}
+    if not not_carried <= item.not_carried:
+        item = replace(item, not_carried=item.not_carried | not_carried)
+    return emptied(item)
+
+
+_Carrier = TypeVar("_Carrier", Action, ResourceType, ConditionKey)
+
+# The empty value of each field a source may not carry; a row field is the row's field.
+_EMPTY: dict[str, Any] = {
+    "description": "",
+    "access_level": None,
+    "access_levels": (),
+    "permission_only": False,
+    "api_reference": None,
+    "resource_types": (),
+    "condition_keys": (),
+    "dependent_actions": (),
+    "operations": (),
+    "arn_formats": (),
+    "types": (),
+}
+_ROW_EMPTY: dict[str, Any] = {
+    "resource_types.required": ("required", False),
+    "resource_types.condition_keys": ("condition_keys", ()),
+    "resource_types.dependent_actions": ("dependent_actions", ()),
+}
+
+
+def emptied(item: _Carrier) -> _Carrier:
+    """``item`` with every field it does not carry set to its empty value (the same object
+    when they already are): a parser may read a value its format has no place for (the
+    older HTML's single access level is not the set of levels)."""
+    nc = item.not_carried
+    if not nc:
+        return item
+    empty = {f: v for f, v in _EMPTY.items() if f in nc and getattr(item, f) != v}
+    if isinstance(item, Action) and item.resource_types and "resource_types" not in nc:
+        row = dict(v for f, v in _ROW_EMPTY.items() if f in nc)
+        if any(getattr(r, f) != v for r in item.resource_types for f, v in row.items()):
+            empty["resource_types"] = tuple(replace(r, **row) for r in item.resource_types)
+    return replace(item, **empty) if empty else item
+
+
+def _declared(pages: Iterable[PageRef]) -> frozenset[str]:
+    """What none of a service's pages carries, by their declarations."""
+    found: frozenset[str] | None = None
+    for p in pages:
+        mine = frozenset(p.not_carried)
+        found = mine if found is None else found & mine
+    return found or frozenset()
 
 
 def catalog_from_dict(d: Mapping[str, Any]) -> Catalog:
-    """Rebuild a catalog from its JSON form (provenance lines are not stored there)."""
-    if d.get("schema_version") != SCHEMA_VERSION:
+    """Rebuild a catalog from its JSON form (provenance lines are not stored there).
+
+    A version-1 catalog wrote a value for every field; each of its services is read with
+    the fields none of its pages' formats carries declared not carried (a version-1 build
+    of AWS's JSON wrote ``required: false`` on every row)."""
+    version = d.get("schema_version")
+    if version not in READABLE_SCHEMA_VERSIONS:
         raise ValueError(
-            f"unsupported catalog schema_version {d.get('schema_version')!r} "
-            f"(this tool reads {SCHEMA_VERSION})"
+            f"unsupported catalog schema_version {version!r} "
+            f"(this tool reads {', '.join(map(str, READABLE_SCHEMA_VERSIONS))})"
         )
     services = []
     for prefix in sorted(d["services"]):
         s = d["services"][prefix]
         pages = tuple(
-            PageRef(p["page"], p["format"], p["layout"], p.get("url")) for p in s["pages"]
+            PageRef(
+                p["page"],
+                p["format"],
+                p["layout"],
+                p.get("url"),
+                tuple(p["not_carried"])
+                if version == SCHEMA_VERSION
+                else carried.check(carried.declared(p["format"], p["layout"])),
+            )
+            for p in s["pages"]
         )
         first_page = pages[0].page if pages else ""
+        declared = _declared(pages)
+        if version == SCHEMA_VERSION:  # the nulls say the rest
+            declared = frozenset(f for f in declared if f.partition(".")[2] in _NULLABLE)
         actions = tuple(
-            Action(
-                name=a["name"],
-                description=a["description"],
-                access_level=AccessLevel(a["access_level"]) if a["access_level"] else None,
-                access_levels=_levels(a["access_levels"]),
-                permission_only=a["permission_only"],
-                api_reference=a["api_reference"],
-                resource_types=tuple(
-                    ResourceTypeRow(
-                        r["name"],
-                        r["required"],
-                        tuple(r["condition_keys"]),
-                        tuple(r["dependent_actions"]),
-                    )
-                    for r in a["resource_types"]
-                ),
-                condition_keys=tuple(a["condition_keys"]),
-                dependent_actions=tuple(a["dependent_actions"]),
-                operations=tuple(a["operations"]),
-                page=first_page,
+            _blank(
+                _action_from_dict(a, first_page, carried.for_item(declared, "action")),
+                carried.for_item(declared, "action"),
             )
-            for _, a in sorted(s["actions"].items())
+            for _, a in sorted((s["actions"] or {}).items())
         )
         resource_types = tuple(
-            ResourceType(r["name"], tuple(r["arn_formats"]), tuple(r["condition_keys"]), first_page)
+            _blank(
+                ResourceType(
+                    r["name"],
+                    _strings(r["arn_formats"]),
+                    _strings(r["condition_keys"]),
+                    _absent(r, carried.RESOURCE_TYPE_FIELDS),
+                    first_page,
+                ),
+                carried.for_item(declared, "resource_type"),
+            )
             for _, r in sorted(s["resource_types"].items())
         )
         condition_keys = tuple(
-            ConditionKey(k["name"], k["description"], tuple(k["types"]), first_page)
+            _blank(
+                ConditionKey(
+                    k["name"],
+                    k["description"] or "",
+                    _strings(k["types"]),
+                    _absent(k, carried.CONDITION_KEY_FIELDS),
+                    first_page,
+                ),
+                carried.for_item(declared, "condition_key"),
+            )
             for _, k in sorted(s["condition_keys"].items())
         )
+        service_nc = _absent(s, carried.SERVICE_FIELDS) | (
+            carried.for_item(declared, "service") - {"actions"}
+        )
         services.append(
-            Service(s["prefix"], s["name"], pages, actions, resource_types, condition_keys)
+            Service(
+                s["prefix"],
+                "" if "name" in service_nc else s["name"],
+                pages,
+                actions,
+                resource_types,
+                condition_keys,
+                service_nc,
+            )
         )
     src = d["source"]
     source = CatalogSource(
@@ -383,13 +589,17 @@ def catalog_from_dict(d: Mapping[str, Any]) -> Catalog:
         Diagnostic(x["page"], x["line"], Severity(x["severity"]), x["code"], x["message"])
         for x in d.get("diagnostics", ())
     )
-    return Catalog(source, tuple(services), diagnostics, d["schema_version"])
+    return Catalog(source, tuple(services), diagnostics, SCHEMA_VERSION)
 
 
 # --------------------------------------------------------------------------- JSON Schema
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _NAME = {"type": "string", "minLength": 1}
+# A field its source does not carry is null.
+_STRINGS_OR_NULL = {"anyOf": [_STRINGS, {"type": "null"}]}
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+_FLAG_OR_NULL = {"type": ["boolean", "null"]}
 
 CATALOG_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -434,12 +644,17 @@ CATALOG_SCHEMA: dict[str, Any] = {
         "page": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["page", "format", "layout", "url"],
+            "required": ["page", "format", "layout", "url", "not_carried"],
             "properties": {
                 "page": _NAME,
                 "format": _NAME,
                 "layout": {"type": "string"},
                 "url": {"type": ["string", "null"]},
+                "not_carried": {
+                    "type": "array",
+                    "uniqueItems": True,
+                    "items": {"enum": sorted(carried.QUALIFIED)},
+                },
             },
         },
         "row": {
@@ -448,9 +663,9 @@ CATALOG_SCHEMA: dict[str, Any] = {
             "required": ["name", "required", "condition_keys", "dependent_actions"],
             "properties": {
                 "name": _NAME,
-                "required": {"type": "boolean"},
-                "condition_keys": _STRINGS,
-                "dependent_actions": _STRINGS,
+                "required": _FLAG_OR_NULL,
+                "condition_keys": _STRINGS_OR_NULL,
+                "dependent_actions": _STRINGS_OR_NULL,
             },
         },
         "action": {
@@ -470,28 +685,42 @@ CATALOG_SCHEMA: dict[str, Any] = {
             ],
             "properties": {
                 "name": _NAME,
-                "description": {"type": "string"},
+                "description": _TEXT_OR_NULL,
                 "access_level": {"anyOf": [{"$ref": "#/$defs/access_level"}, {"type": "null"}]},
-                "access_levels": {"type": "array", "items": {"$ref": "#/$defs/access_level"}},
-                "permission_only": {"type": "boolean"},
-                "api_reference": {"type": ["string", "null"]},
-                "resource_types": {"type": "array", "items": {"$ref": "#/$defs/row"}},
-                "condition_keys": _STRINGS,
-                "dependent_actions": _STRINGS,
-                "operations": _STRINGS,
+                "access_levels": {
+                    "anyOf": [
+                        {"type": "array", "items": {"$ref": "#/$defs/access_level"}},
+                        {"type": "null"},
+                    ]
+                },
+                "permission_only": _FLAG_OR_NULL,
+                "api_reference": _TEXT_OR_NULL,
+                "resource_types": {
+                    "anyOf": [
+                        {"type": "array", "items": {"$ref": "#/$defs/row"}},
+                        {"type": "null"},
+                    ]
+                },
+                "condition_keys": _STRINGS_OR_NULL,
+                "dependent_actions": _STRINGS_OR_NULL,
+                "operations": _STRINGS_OR_NULL,
             },
         },
         "resource_type": {
             "type": "object",
             "additionalProperties": False,
             "required": ["name", "arn_formats", "condition_keys"],
-            "properties": {"name": _NAME, "arn_formats": _STRINGS, "condition_keys": _STRINGS},
+            "properties": {
+                "name": _NAME,
+                "arn_formats": _STRINGS_OR_NULL,
+                "condition_keys": _STRINGS_OR_NULL,
+            },
         },
         "condition_key": {
             "type": "object",
             "additionalProperties": False,
             "required": ["name", "description", "types"],
-            "properties": {"name": _NAME, "description": {"type": "string"}, "types": _STRINGS},
+            "properties": {"name": _NAME, "description": _TEXT_OR_NULL, "types": _STRINGS_OR_NULL},
         },
         "service": {
             "type": "object",
@@ -499,9 +728,12 @@ CATALOG_SCHEMA: dict[str, Any] = {
             "required": ["prefix", "name", "pages", "actions", "resource_types", "condition_keys"],
             "properties": {
                 "prefix": _NAME,
-                "name": {"type": "string"},
+                "name": _TEXT_OR_NULL,
                 "pages": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/page"}},
-                "actions": {"type": "object", "additionalProperties": {"$ref": "#/$defs/action"}},
+                "actions": {
+                    "type": ["object", "null"],
+                    "additionalProperties": {"$ref": "#/$defs/action"},
+                },
                 "resource_types": {
                     "type": "object",
                     "additionalProperties": {"$ref": "#/$defs/resource_type"},

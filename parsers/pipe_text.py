@@ -40,6 +40,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from . import carried
 from .flat_text import (
     IDENT,
     PERMISSION_ONLY,
@@ -476,7 +477,8 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     lines = text.splitlines()
     tables = _tables(lines)
     header = next((" ".join(t.header) for t in tables if t.kind == "actions"), "")
-    ref = PageRef(source, FORMAT, layout_of(header), url)
+    layout = layout_of(header)
+    ref = PageRef(source, FORMAT, layout, url, carried.declare(FORMAT, layout))
     unparsed = {k: Unparsed(name) for k, name in _TABLE_NAMES.items()}
     keys = [k for t in tables if t.kind == "keys" for k in _read_keys(t, unparsed["keys"])]
     resources = [

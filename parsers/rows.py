@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple, TypeVar
 
+from . import carried
 from .model import (
     AccessLevel,
     Action,
@@ -24,6 +25,7 @@ from .model import (
     ResourceType,
     ResourceTypeRow,
     Severity,
+    emptied,
     most_specific,
 )
 
@@ -188,7 +190,9 @@ def _keep_first(item: _Defined, kept: dict[str, _Defined], d: _Diags, code: str,
         )
 
 
-def _build_keys(rows: Iterable[KeyRow], page: str, d: _Diags) -> list[ConditionKey]:
+def _build_keys(
+    rows: Iterable[KeyRow], page: str, d: _Diags, nc: _NotCarried
+) -> list[ConditionKey]:
     kept: dict[str, ConditionKey] = {}
     for r in rows:
         name = compact(r.name)
@@ -196,12 +200,16 @@ def _build_keys(rows: Iterable[KeyRow], page: str, d: _Diags) -> list[ConditionK
             d.add(r.line, Severity.WARNING, "empty-key-name", "condition-key row without a name")
             continue
         types = tuple(t for t in (compact(t) for t in r.types) if t)
-        key = ConditionKey(name, clean(r.description), types, page, r.line)
+        key = emptied(
+            ConditionKey(name, clean(r.description), types, nc.condition_key, page, r.line)
+        )
         _keep_first(key, kept, d, "duplicate-key", "condition key")
     return list(kept.values())
 
 
-def _build_resources(rows: Iterable[ResourceRow], page: str, d: _Diags) -> list[ResourceType]:
+def _build_resources(
+    rows: Iterable[ResourceRow], page: str, d: _Diags, nc: _NotCarried
+) -> list[ResourceType]:
     kept: dict[str, ResourceType] = {}
     for r in rows:
         name = clean(r.name)
@@ -212,11 +220,45 @@ def _build_resources(rows: Iterable[ResourceRow], page: str, d: _Diags) -> list[
             continue
         arns = _dedupe(compact(a) for a in r.arns)
         keys = _dedupe(compact(k) for k in r.condition_keys)
-        if not arns:
+        if not arns and "arn_formats" not in nc.resource_type:
             d.add(r.line, Severity.WARNING, "no-arn", f"resource type {name} has no ARN format")
-        rt = ResourceType(name, arns, keys, page, r.line)
+        rt = emptied(ResourceType(name, arns, keys, nc.resource_type, page, r.line))
         _keep_first(rt, kept, d, "duplicate-resource-type", "resource type")
     return list(kept.values())
+
+
+class _NotCarried:
+    """A page's declaration of what its format does not carry, per item type."""
+
+    __slots__ = (
+        "action",
+        "action_without_rows",
+        "condition_key",
+        "resource_type",
+        "service",
+        "several_levels",
+        "several_levels_without_rows",
+    )
+
+    def __init__(self, declared: Iterable[str]) -> None:
+        self.service = carried.for_item(declared, "service")
+        self.action = carried.for_item(declared, "action")
+        # An action without rows says nothing about row fields.
+        self.action_without_rows = frozenset(
+            f for f in self.action if not f.startswith("resource_types.")
+        )
+        self.resource_type = carried.for_item(declared, "resource_type")
+        self.condition_key = carried.for_item(declared, "condition_key")
+        # A layout of one access level per action that lists several for one action
+        # carries that action's set (its single level would lose the others).
+        self.several_levels = self.action - {"access_levels"}
+        self.several_levels_without_rows = self.action_without_rows - {"access_levels"}
+
+    def for_action(self, has_rows: bool, several_levels: bool) -> frozenset[str]:
+        """What one action of the page does not carry."""
+        if several_levels:
+            return self.several_levels if has_rows else self.several_levels_without_rows
+        return self.action if has_rows else self.action_without_rows
 
 
 class _Group:
@@ -247,7 +289,14 @@ class _Seen:
         self.rows: dict[tuple[str, bool, tuple[str, ...], tuple[str, ...]], ResourceTypeRow] = {}
 
 
-def _build_action(group: _Group, page: str, known_keys: set[str], seen: _Seen, d: _Diags) -> Action:
+def _build_action(
+    group: _Group,
+    page: str,
+    known_keys: set[str],
+    seen: _Seen,
+    d: _Diags,
+    not_carried: _NotCarried,
+) -> Action:
     name, rows = group.name, group.rows
     first = rows[0]
     description = clean(first.description)
@@ -308,7 +357,7 @@ def _build_action(group: _Group, page: str, known_keys: set[str], seen: _Seen, d
         resource_types.append(row)
     operations = [compact(o) for r in rows if r.operations for o in r.operations]
     # Positional, in field order: the model's hottest constructor.
-    return Action(
+    action = Action(
         name,
         description,
         access_level,
@@ -319,9 +368,11 @@ def _build_action(group: _Group, page: str, known_keys: set[str], seen: _Seen, d
         _dedupe(own_keys),
         _dedupe(own_actions),
         _dedupe(operations),
+        not_carried.for_action(bool(resource_types), len(levels) > 1),
         page,
         first.line,
     )
+    return emptied(action)
 
 
 def _group_actions(rows: Iterable[ActionRow], d: _Diags) -> list[_Group]:
@@ -380,12 +431,13 @@ def build_page(
     """Normalise the rows of one page into a :class:`ParsedPage`."""
     d = _Diags(ref.page)
     d.items.extend(diagnostics)
-    condition_keys = _build_keys(keys, ref.page, d)
+    nc = _NotCarried(ref.not_carried)
+    condition_keys = _build_keys(keys, ref.page, d, nc)
     known = {k.name.lower() for k in condition_keys}
-    resource_types = _build_resources(resources, ref.page, d)
+    resource_types = _build_resources(resources, ref.page, d, nc)
     seen = _Seen()
-    built = [_build_action(g, ref.page, known, seen, d) for g in _group_actions(actions, d)]
-    missing = [a for a in built if a.access_level is None]
+    built = [_build_action(g, ref.page, known, seen, d, nc) for g in _group_actions(actions, d)]
+    missing = [a for a in built if a.access_level is None and a.carries("access_level")]
     if missing:
         d.add(
             missing[0].line,

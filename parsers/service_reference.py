@@ -16,7 +16,8 @@ One JSON document per service (``servicereference.us-east-1.amazonaws.com/v1/<sv
 The access level is four booleans: all false means Read, several true means several
 access levels (``IsTaggingOnly`` and ``IsWrite`` together are "Tagging, Write", as the
 2026-07 pages write it). The JSON has no descriptions, no required flag and no
-dependent actions; the page says so once in an info diagnostic. Rows go through the
+dependent actions: the page declares them not carried (``PageRef.not_carried``, see
+:mod:`parsers.carried`) and says so once in an info diagnostic. Rows go through the
 shared normaliser like every other format.
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from . import carried
 from .model import AccessLevel, Diagnostic, PageRef, ParsedPage, Severity
 from .rows import ActionRow, KeyRow, ResourceRow, build_page, compact
 
@@ -152,12 +154,12 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     prefix = compact(data["Name"])
     version = data.get("Version")
     layout = str(version) if version else "unknown"
-    ref = PageRef(source, FORMAT, layout, url)
+    ref = PageRef(source, FORMAT, layout, url, carried.declare(FORMAT, layout))
     d.add(
         Severity.INFO,
         "no-descriptions",
         "service-reference JSON carries no descriptions, no required flags and no "
-        "dependent actions; they are empty in this page's actions",
+        "dependent actions; they are recorded as not carried (null), never as empty",
     )
 
     operations = _operations(data, prefix, d)

@@ -101,7 +101,7 @@ def test_diff_of_a_catalog_of_another_schema_version_exits_2(tmp_path, capsys):
     assert capsys.readouterr() == (
         "",
         f"iam-catalog: error: {bad}: not a valid catalog.json "
-        "(unsupported catalog schema_version 99 (this tool reads 1))\n",
+        "(unsupported catalog schema_version 99 (this tool reads 1, 2))\n",
     )
 
 

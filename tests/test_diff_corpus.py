@@ -80,7 +80,8 @@ def _items(catalog: Dict, item_type: str) -> dict[tuple[str, str], Dict]:
     """(service, item) lower-cased -> the item's dict, over every service."""
     out = {}
     for prefix, s in _services(catalog).items():
-        for name, item in s[f"{item_type}s"].items():
+        # null: the source does not carry the service's actions (a placeholder link)
+        for name, item in (s[f"{item_type}s"] or {}).items():
             out[(prefix, name.lower())] = item
     return out
 
@@ -102,18 +103,32 @@ def _label(row: Dict, ordinal: int) -> str:
     return row["name"] if ordinal == 1 else f"{row['name']}#{ordinal}"
 
 
+def _both(old: Dict, new: Dict, field: str) -> bool:
+    """Both sides carry the field (null: not carried by that side's source)."""
+    return old[field] is not None and new[field] is not None
+
+
 def expected_action_fields(old: Dict, new: Dict) -> dict[str, tuple[Any, Any]]:
     out: dict[str, tuple[Any, Any]] = {}
-    for f in ("name", "description", "access_level", "permission_only", "api_reference"):
+    if old["name"] != new["name"]:
+        out["name"] = (old["name"], new["name"])
+    for f in ("description", "permission_only"):
+        if old[f] != new[f] and _both(old, new, f):
+            out[f] = (old[f], new[f])
+    # Every layout of these pairs carries access levels and links (null: none on the page).
+    for f in ("access_level", "api_reference"):
         if old[f] != new[f]:
             out[f] = (old[f], new[f])
-    ol, nl = set(old["access_levels"]), set(new["access_levels"])
-    echoes = ol <= {old["access_level"]} and nl <= {new["access_level"]}
-    if ol != nl and not echoes:
-        out["access_levels"] = (old["access_levels"], new["access_levels"])
+    if _both(old, new, "access_levels"):
+        ol, nl = set(old["access_levels"]), set(new["access_levels"])
+        echoes = ol <= {old["access_level"]} and nl <= {new["access_level"]}
+        if ol != nl and not echoes:
+            out["access_levels"] = (old["access_levels"], new["access_levels"])
     for f in ("operations", "condition_keys", "dependent_actions"):
-        if _fold(old[f]) != _fold(new[f]):
+        if _both(old, new, f) and _fold(old[f]) != _fold(new[f]):
             out[f] = (old[f], new[f])
+    if not _both(old, new, "resource_types"):
+        return out
     old_rows, new_rows = _rows(old), _rows(new)
     for key in old_rows.keys() | new_rows.keys():
         o, n = old_rows.get(key), new_rows.get(key)
@@ -123,10 +138,10 @@ def expected_action_fields(old: Dict, new: Dict) -> dict[str, tuple[Any, Any]]:
         base = f"resource_types[{_label(n, key[1])}]"
         if o["name"] != n["name"]:
             out[f"{base}.name"] = (o["name"], n["name"])
-        if o["required"] != n["required"]:
+        if o["required"] != n["required"] and _both(o, n, "required"):
             out[f"{base}.required"] = (o["required"], n["required"])
         for f in ("condition_keys", "dependent_actions"):
-            if _fold(o[f]) != _fold(n[f]):
+            if _both(o, n, f) and _fold(o[f]) != _fold(n[f]):
                 out[f"{base}.{f}"] = (o[f], n[f])
     return out
 

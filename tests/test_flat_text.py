@@ -213,7 +213,7 @@ def test_seed_004_create_customization_job_has_all_fields(bedrock: ParsedPage) -
     assert a.description == (
         "Grants permission to create a job for customizing the model with your custom training data"
     )
-    assert a.access_levels == (AccessLevel.WRITE,)
+    assert a.access_level is AccessLevel.WRITE and not a.carries("access_levels")
     assert [(r.name, r.required) for r in a.resource_types] == [
         ("custom-model", True),
         ("foundation-model", True),

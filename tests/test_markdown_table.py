@@ -130,7 +130,7 @@ def test_seed_000_deepcomposer_hand_checked_facts() -> None:
         "sender of the request."
     )
     assert coupon.access_level is AccessLevel.WRITE
-    assert coupon.access_levels == (AccessLevel.WRITE,)
+    assert not coupon.carries("access_levels") and coupon.carries("permission_only")
     assert coupon.permission_only is True
     assert coupon.api_reference is None
     assert coupon.resource_types == ()

@@ -133,13 +133,13 @@ def test_csv_tables_have_declared_columns_and_one_row_per_resource_row():
     rows = list(csv.reader(io.StringIO(buf.getvalue())))
     assert tuple(rows[0]) == CSV_COLUMNS["action_resource_types.csv"]
     assert rows[1:] == [
-        ["elasticloadbalancing", "AddTags", "loadbalancer", "true", "", ""],
-        ["elasticloadbalancing", "CreateRule", "listener", "true", "", ""],
+        ["elasticloadbalancing", "AddTags", "loadbalancer", "true", "", "", ""],
+        ["elasticloadbalancing", "CreateRule", "listener", "true", "", "", ""],
     ]
     buf = io.StringIO()
     write_csv(catalog, "actions.csv", buf)
     assert buf.getvalue().splitlines()[1] == (
-        "elasticloadbalancing,AddTags,Adds tags,Tagging,Tagging,false,,loadbalancer*,,,"
+        "elasticloadbalancing,AddTags,Adds tags,Tagging,Tagging,false,,loadbalancer*,,,,"
     )
 
 

@@ -118,7 +118,7 @@ def test_seed_003_permission_only_read_action_has_all_fields(sagemaker: ParsedPa
         "Retrieve metrics associated with SageMaker Resources such as Training Jobs. This API "
         "is not publicly exposed at this point, however admins can control this action"
     )
-    assert a.access_levels == (AccessLevel.READ,)
+    assert a.access_level is AccessLevel.READ and not a.carries("access_levels")
     assert a.permission_only is True
     assert (a.resource_types, a.condition_keys, a.dependent_actions) == ((), (), ())
 
