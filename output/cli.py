@@ -7,15 +7,17 @@ Exit codes: 0 ok; 1 a diff found changes; 2 bad input or a failure.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from iam_catalog import __version__
 from iam_catalog.parsers.detect import FORMATS
-from iam_catalog.parsers.errors import IamCatalogError
-from iam_catalog.parsers.model import Severity
+from iam_catalog.parsers.errors import IamCatalogError, OutputError
+from iam_catalog.parsers.model import Diagnostic, Severity
 from iam_catalog.scraper.discover import DEFAULT_BASE_URL, DEFAULT_JSON_BASE_URL
 
 if TYPE_CHECKING:
@@ -64,7 +66,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from iam_catalog.output.build import build
+    from iam_catalog.output.writers import check_output_folder
 
+    out = Path(args.out)
+    check_output_folder(out)  # before the work, not after it
     bar = None  # on a terminal, once the build has listed the files it reads
 
     def start(total: int) -> None:
@@ -88,25 +93,56 @@ def _build(args: argparse.Namespace) -> int:
             previous=Path(args.previous) if args.previous else None,
             jobs=args.jobs,
             render=True,
+            exclude=[out],  # its own output folder, when inside a source
         )
     finally:
         if bar is not None:
             bar.close()
-    return _write_build(result, args.out, args.strict)
+    return _write_build(result, args.out, args.strict, args.show_diagnostics)
 
 
-def _write_build(result: BuildResult, out: str, strict: bool) -> int:
+# Diagnostics a build always prints, whatever --show-diagnostics says: about the sources as
+# a whole, once each.
+_ALWAYS_SHOWN = frozenset({"mixed-releases"})
+_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def diagnostic_line(d: Diagnostic, files: Mapping[Diagnostic | str, str]) -> str:
+    """``file:line: severity code: message`` (``file: ...`` without a line), the file as
+    the build was given it where known (see :func:`output.writers.diagnostic_file`)."""
+    from iam_catalog.output.writers import diagnostic_file
+
+    file = diagnostic_file(d, files)
+    where = file if d.line is None else f"{file}:{d.line}"
+    # A message about a whole file already starts with its name.
+    message = d.message.removeprefix(f"{file}: ").removeprefix(f"{d.page}: ")
+    return f"{where}: {d.severity.value} {d.code}: {message}"
+
+
+def _print_diagnostics(
+    diagnostics: Iterable[Diagnostic], files: Mapping[Diagnostic | str, str], least: str | None
+) -> None:
+    rank = _SEVERITY_RANK[Severity(least)] if least else -1
+    for d in diagnostics:
+        if _SEVERITY_RANK[d.severity] <= rank or d.code in _ALWAYS_SHOWN:
+            print(diagnostic_line(d, files), file=sys.stderr)
+
+
+def _write_build(result: BuildResult, out: str, strict: bool, show: str | None = None) -> int:
     """Write a build's catalog to ``out`` and print its summary line (exit 2 when it found
-    nothing usable, or with ``strict`` on any error diagnostic)."""
-    from iam_catalog.output.writers import write_catalog_dir
+    nothing usable, or with ``strict`` on any error diagnostic); ``show`` prints the
+    diagnostics of that severity or worse, one line each."""
+    from iam_catalog.output.writers import DIAGNOSTICS_CSV, write_catalog_dir
 
     catalog = result.catalog
+    files = result.diagnostic_files
     errors = [d for d in catalog.diagnostics if d.severity is Severity.ERROR]
+    _print_diagnostics(catalog.diagnostics, files, show)
     if result.usable_pages == 0:
-        first = errors[0].message if errors else "no pages found"
+        first = diagnostic_line(errors[0], files) if errors else "no pages found"
         print(f"iam-catalog: error: nothing usable in the sources ({first})", file=sys.stderr)
         return EXIT_ERROR
-    write_catalog_dir(catalog, Path(out), result.rendered)
+    write_catalog_dir(catalog, Path(out), result.rendered, files)
     actions = sum(len(s.actions) for s in catalog.services)
     by_sev = {s: sum(1 for d in catalog.diagnostics if d.severity is s) for s in Severity}
     print(
@@ -118,8 +154,9 @@ def _write_build(result: BuildResult, out: str, strict: bool) -> int:
     )
     if strict and errors:
         print(
-            f"iam-catalog: error: --strict and {len(errors)} error diagnostic(s), first: "
-            f"{errors[0].message}",
+            f"iam-catalog: error: {diagnostic_line(errors[0], files)} (--strict: the first of "
+            f"{len(errors)} error diagnostics; the catalog is written whole to {out}, every "
+            f"diagnostic in {Path(out) / DIAGNOSTICS_CSV})",
             file=sys.stderr,
         )
         return EXIT_ERROR
@@ -133,22 +170,65 @@ def cmd_formats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# diff --format from the extension of --output, when --format is not given.
+REPORT_FORMATS = {".md": "md", ".json": "json", ".html": "html"}
+DEFAULT_REPORT_FORMAT = "md"
+
+
+def report_format(fmt: str | None, output: str | None) -> str:
+    """``--format`` if given, else the one the extension of ``--output`` names, else md."""
+    if fmt:
+        return fmt
+    suffix = Path(output).suffix.lower() if output else ""
+    return REPORT_FORMATS.get(suffix, DEFAULT_REPORT_FORMAT)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:  # one of them does not exist (yet)
+        return a.resolve() == b.resolve()
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     from iam_catalog.output.build import load_catalog
     from iam_catalog.output.diff import diff
     from iam_catalog.output.report import render
     from iam_catalog.output.writers import atomic_open
 
+    if args.output:
+        for given in (args.old, args.new):
+            if _same_file(Path(args.output), Path(given)):
+                raise OutputError(
+                    f"{args.output}: is also an input of the diff ({given}); write the report "
+                    "to another file"
+                )
     old = load_catalog(Path(args.old))
     new = load_catalog(Path(args.new))
     result = diff(old, new)
-    text = render(result, args.format)
+    text = render(result, report_format(args.format, args.output))
     if args.output:
         with atomic_open(Path(args.output), "wb") as f:
             f.write(text.encode("utf-8"))
     else:
-        sys.stdout.write(text)
+        write_stdout(text)
     return EXIT_OK if result.is_empty else EXIT_CHANGED
+
+
+def write_stdout(text: str) -> None:
+    """Write ``text`` to stdout whole, or raise BrokenPipeError. A write to a pipe whose
+    reader has gone returns short (what the pipe took) before it fails, and Python's
+    buffered stdout counts a short write as done (the rest is lost, no error: `diff |
+    head -1` exited 1, as for changes): writes to the descriptor go on until one fails."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (captured, in tests)
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    data = memoryview(text.encode("utf-8"))
+    while data:
+        data = data[os.write(fd, data) :]
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -184,6 +264,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         render=True,
     )
     if outcome.fallback_reason is not None:
+        _keep_a_real_catalog(Path(args.out), outcome.fallback_reason)
         print(
             f"iam-catalog: no network ({outcome.fallback_reason}); building from "
             f"{args.fixtures} instead (source.kind = fixtures)",
@@ -192,6 +273,28 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     elif outcome.fetch is not None:
         print(outcome.fetch.line(), file=sys.stderr)
     return _write_build(outcome.result, args.out, strict=False)
+
+
+def _keep_a_real_catalog(out: Path, reason: str) -> None:
+    """With no network, regenerate builds the sample pages: never over a catalog built
+    from real pages (refused, so the real one stays as it is)."""
+    import orjson
+
+    existing = out / "catalog.json"
+    if not existing.is_file():
+        return
+    try:
+        kind = orjson.loads(existing.read_bytes())["source"]["kind"]
+    except (orjson.JSONDecodeError, KeyError, TypeError, OSError):
+        kind = None
+    if kind == "fixtures":
+        return
+    built = f"built from {kind}" if isinstance(kind, str) else "not one of the sample pages"
+    raise OutputError(
+        f"{existing}: a catalog {built}, kept as it is: no network ({reason}), and the sample "
+        f"pages are never built over a real catalog; run again with the network, or give "
+        f"another --out for the samples"
+    )
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -303,10 +406,10 @@ def make_parser() -> argparse.ArgumentParser:
         description="Build a canonical catalog of AWS IAM actions, resource types and condition "
         "keys from the Service Authorization Reference, and report changes between releases.",
         epilog="examples:\n"
-        "  iam-catalog fetch --out snapshots/2026-11-22\n"
-        "  iam-catalog build snapshots/2026-11-22 --out build/catalog\n"
         "  iam-catalog regenerate --snapshots snapshots --out build/catalog\n"
-        "  iam-catalog diff old/catalog.json build/catalog/catalog.json --format md\n"
+        "  iam-catalog fetch --out snapshots/manual\n"
+        "  iam-catalog build fixtures/pages --out build/samples\n"
+        "  iam-catalog diff fixtures/html build/catalog/catalog.json --format md\n"
         "  iam-catalog formats\n"
         "  iam-catalog --version",
         formatter_class=_Formatter,
@@ -320,13 +423,34 @@ def make_parser() -> argparse.ArgumentParser:
         description="Parse SAR pages in any supported format and write DIR/catalog.json and "
         "DIR/csv/*.csv. Unreadable pages become diagnostics; the build exits 2 only when "
         "nothing usable was found (or, with --strict, on any error diagnostic).",
-        epilog="example:\n  iam-catalog build corpus/html/2026-04-01_110d32e3 --out build/catalog",
+        epilog="example:\n"
+        "  iam-catalog build fixtures/pages --out build/samples --show-diagnostics warning",
         formatter_class=_Formatter,
     )
     b.add_argument("sources", nargs="+", metavar="SOURCE", help="page files or folders")
-    b.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    b.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output folder, replaced whole: new, empty or written by an earlier build "
+        "(skipped when inside a SOURCE)",
+    )
     b.add_argument("--format", choices=list(FORMATS), help="force one source format")
-    b.add_argument("--strict", action="store_true", help="exit 2 on any error diagnostic")
+    b.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 2 on any error diagnostic (the catalog is still written, whole)",
+    )
+    b.add_argument(
+        "--show-diagnostics",
+        nargs="?",
+        const="info",
+        choices=[s.value for s in Severity],
+        metavar="SEVERITY",
+        help="print every diagnostic of SEVERITY (error, warning or info) or worse, as "
+        "'file:line: severity code: message' on stderr (default when given alone: info, "
+        "all of them); all of them are also in DIR/csv/diagnostics.csv",
+    )
     b.add_argument(
         "--size-cap",
         type=int,
@@ -365,14 +489,22 @@ def make_parser() -> argparse.ArgumentParser:
         description="Compare OLD and NEW (each a catalog.json or any source `build` accepts). "
         "Exit 0 when equal, 1 when different, 2 on error.",
         epilog="example:\n"
-        "  iam-catalog diff corpus/html/2020-11-01_65f99eab build/catalog/catalog.json "
-        "--format html --output report.html",
+        "  iam-catalog diff fixtures/html build/catalog/catalog.json --output report.html",
         formatter_class=_Formatter,
     )
     d.add_argument("old", metavar="OLD")
     d.add_argument("new", metavar="NEW")
-    d.add_argument("--format", choices=["md", "json", "html"], default="md")
-    d.add_argument("--output", metavar="FILE", help="write the report here (default: stdout)")
+    d.add_argument(
+        "--format",
+        choices=sorted(set(REPORT_FORMATS.values())),
+        help="report format (default: from the extension of --output, .md .json or .html; "
+        f"else {DEFAULT_REPORT_FORMAT})",
+    )
+    d.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write the report here (default: stdout); not one of the inputs",
+    )
     d.set_defaults(func=cmd_diff)
 
     f = sub.add_parser(
@@ -380,8 +512,7 @@ def make_parser() -> argparse.ArgumentParser:
         help="download the live reference into a snapshot folder",
         description="Fetch every SAR page (and optionally its .md rendering and AWS's "
         "programmatic JSON) into DIR with a manifest.json.",
-        epilog="example:\n  iam-catalog fetch --out snapshots/2026-11-22 --previous "
-        "snapshots/2026-11-21",
+        epilog="example:\n  iam-catalog fetch --out snapshots/manual",
         formatter_class=_Formatter,
     )
     f.add_argument(
@@ -398,7 +529,8 @@ def make_parser() -> argparse.ArgumentParser:
         description="Fetch the reference into SNAPSHOTS/<UTC date>/ (conditionally against "
         "the newest snapshot in SNAPSHOTS) and build it into --out. When the site cannot be "
         "reached (no network), say so in one line and build --fixtures instead, recording "
-        "source.kind = fixtures in catalog.json.",
+        "source.kind = fixtures in catalog.json; never over a catalog built from real pages "
+        "(exit 2, that one kept).",
         epilog="example:\n  iam-catalog regenerate --snapshots snapshots --out build/catalog "
         "--fixtures fixtures/pages",
         formatter_class=_Formatter,
@@ -432,11 +564,32 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _exit_on_closed_pipe() -> NoReturn:
+    """End as a Unix tool does when the reader of its output has gone (``| head -1``):
+    killed by SIGPIPE, without a message. Python ignores SIGPIPE and raises
+    BrokenPipeError instead, and would raise it again flushing stdout at exit: stdout is
+    pointed at /dev/null first."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGPIPE)
+    sys.exit(128 + signal.SIGPIPE)  # the shell's status for it, where the signal cannot end us
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
-    args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit:  # after --help or --version: their text may meet a closed pipe
+            sys.stdout.flush()
+            raise
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here when the output fit in the buffer
+        return code
+    except BrokenPipeError:
+        _exit_on_closed_pipe()
     except IamCatalogError as e:
         print(f"iam-catalog: error: {e}", file=sys.stderr)
         return EXIT_ERROR
