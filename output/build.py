@@ -82,9 +82,7 @@ class BuildResult:
     pages by id only (see :func:`output.writers.diagnostic_file`)."""
 
 
-def _files_below(
-    p: Path, exclude: Sequence[Path] = ()
-) -> tuple[list[Path], list[Diagnostic]]:
+def _files_below(p: Path, exclude: Sequence[Path] = ()) -> tuple[list[Path], list[Diagnostic]]:
     """A file itself, or the files below a plain folder (hidden ones, non-pages and the
     files below the folders ``exclude`` names, given resolved, left out); and a diagnostic
     for each that is not a regular file (a FIFO, a device, a socket, a symbolic link to

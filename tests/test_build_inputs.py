@@ -79,8 +79,7 @@ def test_build_exits_2_only_when_nothing_usable(tmp_path, capsys):
     assert main(["build", str(src), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert (
-        err
-        == "iam-catalog: error: nothing usable in the sources "
+        err == "iam-catalog: error: nothing usable in the sources "
         f"({src / 'empty.html'}: error empty-file: empty file)\n"
     )
     assert not (tmp_path / "out").exists()
