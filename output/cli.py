@@ -407,7 +407,7 @@ def make_parser() -> argparse.ArgumentParser:
         "keys from the Service Authorization Reference, and report changes between releases.",
         epilog="examples:\n"
         "  iam-catalog regenerate --snapshots snapshots --out build/catalog\n"
-        "  iam-catalog fetch --out snapshots/manual\n"
+        "  iam-catalog fetch --out build/snapshot\n"
         "  iam-catalog build fixtures/pages --out build/samples\n"
         "  iam-catalog diff fixtures/html build/catalog/catalog.json --format md\n"
         "  iam-catalog formats\n"
@@ -512,7 +512,7 @@ def make_parser() -> argparse.ArgumentParser:
         help="download the live reference into a snapshot folder",
         description="Fetch every SAR page (and optionally its .md rendering and AWS's "
         "programmatic JSON) into DIR with a manifest.json.",
-        epilog="example:\n  iam-catalog fetch --out snapshots/manual",
+        epilog="example:\n  iam-catalog fetch --out build/snapshot",
         formatter_class=_Formatter,
     )
     f.add_argument(
