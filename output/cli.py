@@ -110,13 +110,22 @@ _SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 def diagnostic_line(d: Diagnostic, files: Mapping[Diagnostic | str, str]) -> str:
     """``file:line: severity code: message`` (``file: ...`` without a line), the file as
     the build was given it where known (see :func:`output.writers.diagnostic_file`)."""
+    where, message = _where_and_message(d, files)
+    return f"{where}: {d.severity.value} {d.code}: {message}"
+
+
+def _file_and_message(d: Diagnostic, files: Mapping[Diagnostic | str, str]) -> str:
+    """``file:line: message``."""
+    return "{}: {}".format(*_where_and_message(d, files))
+
+
+def _where_and_message(d: Diagnostic, files: Mapping[Diagnostic | str, str]) -> tuple[str, str]:
     from iam_catalog.output.writers import diagnostic_file
 
     file = diagnostic_file(d, files)
     where = file if d.line is None else f"{file}:{d.line}"
     # A message about a whole file already starts with its name.
-    message = d.message.removeprefix(f"{file}: ").removeprefix(f"{d.page}: ")
-    return f"{where}: {d.severity.value} {d.code}: {message}"
+    return where, d.message.removeprefix(f"{file}: ").removeprefix(f"{d.page}: ")
 
 
 def _print_diagnostics(
@@ -139,7 +148,8 @@ def _write_build(result: BuildResult, out: str, strict: bool, show: str | None =
     errors = [d for d in catalog.diagnostics if d.severity is Severity.ERROR]
     _print_diagnostics(catalog.diagnostics, files, show)
     if result.usable_pages == 0:
-        first = diagnostic_line(errors[0], files) if errors else "no pages found"
+        # The file and the reason, as every error line says them.
+        first = _file_and_message(errors[0], files) if errors else "no pages found"
         print(f"iam-catalog: error: nothing usable in the sources ({first})", file=sys.stderr)
         return EXIT_ERROR
     write_catalog_dir(catalog, Path(out), result.rendered, files)

@@ -80,7 +80,7 @@ def test_build_exits_2_only_when_nothing_usable(tmp_path, capsys):
     err = capsys.readouterr().err
     assert (
         err == "iam-catalog: error: nothing usable in the sources "
-        f"({src / 'empty.html'}: error empty-file: empty file)\n"
+        f"({src / 'empty.html'}: empty file)\n"
     )
     assert not (tmp_path / "out").exists()
 
