@@ -550,6 +550,7 @@ def regenerate(
     progress: bool = False,
     today: str | None = None,
     render: bool = False,
+    max_files: int | None = None,
 ) -> Regenerated:
     """Fetch the reference into ``snapshots/<UTC date>/`` (conditionally against the
     newest complete snapshot already there) and build it; with no network, build ``fixtures``
@@ -585,6 +586,7 @@ def regenerate(
             previous=previous,
             progress=progress,
             config=config,
+            **({} if max_files is None else {"max_files": max_files}),
         )
     except UnreachableError as e:
         reason = str(e)

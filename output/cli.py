@@ -253,6 +253,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         previous=Path(args.previous) if args.previous else None,
         progress=sys.stderr.isatty(),
         config=_http_config(args),
+        max_files=args.max_files,
     )
     print(summary.line(), file=sys.stderr)
     return EXIT_OK if summary.complete else EXIT_ERROR
@@ -270,6 +271,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         config=_http_config(args),
         allow_incomplete=args.allow_incomplete,
+        max_files=args.max_files,
         progress=sys.stderr.isatty(),
         render=True,
     )
@@ -359,6 +361,7 @@ def _http_config(args: argparse.Namespace) -> HttpConfig:
         rate=args.rate,
         read_timeout=args.timeout,
         connect_timeout=min(args.timeout, 10.0),
+        request_timeout=args.request_timeout,
         retries=args.retries,
     )
 
@@ -407,6 +410,22 @@ def _add_fetch_options(p: argparse.ArgumentParser) -> None:
         default=30.0,
         metavar="S",
         help="seconds to wait for an answer and between body reads (default 30)",
+    )
+    p.add_argument(
+        "--request-timeout",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="seconds one request may take in all, body included; a file still unfinished "
+        "then fails without another try (default 120)",
+    )
+    p.add_argument(
+        "--max-files",
+        type=int,
+        default=5000,
+        metavar="N",
+        help="refuse to fetch when the index and service list name more files than this "
+        "(default 5000)",
     )
 
 

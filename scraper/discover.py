@@ -70,6 +70,14 @@ def host_key(url: str) -> str:
     return f"{parts.hostname.lower()}:{port}"
 
 
+def origin_key(url: str) -> str:
+    """``scheme://host:port`` of an http(s) URL (:func:`host_key` with the scheme), ``""``
+    for other URLs: an ``https://`` link is not on an ``http://`` base's origin even on
+    the same host and port."""
+    key = host_key(url)
+    return f"{urlsplit(url).scheme}://{key}" if key else ""
+
+
 def normalize_base(url: str) -> str:
     """A base URL that names a folder (ends with ``/``)."""
     parts = urlsplit(url)
@@ -127,7 +135,7 @@ def page_targets(
         folder, _, last = parts.path.rpartition("/")
         if not unquote(last).startswith("list_"):
             continue  # not a page link (another guide, an anchor, the index itself)
-        reason = _page_link_problem(url, base_host, base_parts.path)
+        reason = _page_link_problem(url, base_host, base_parts.scheme, base_parts.path)
         if reason:
             rejected.append(Rejected(href, reason))
             continue
@@ -143,11 +151,13 @@ def page_targets(
     return targets, rejected
 
 
-def _page_link_problem(url: str, base_host: str, base_path: str) -> str | None:
+def _page_link_problem(url: str, base_host: str, base_scheme: str, base_path: str) -> str | None:
     """Why a resolved page URL must not be followed, or None."""
     parts = urlsplit(url)
     if host_key(url) != base_host:
         return f"not on the base host {base_host} ({parts.scheme}://{parts.netloc})"
+    if parts.scheme != base_scheme:
+        return f"not on the base's scheme {base_scheme}:// ({parts.scheme}://{parts.netloc})"
     folder, _, name = parts.path.rpartition("/")
     # urljoin has already resolved `./` and `../`; what is left must be the base folder.
     if folder + "/" != base_path:
@@ -158,7 +168,7 @@ def _page_link_problem(url: str, base_host: str, base_path: str) -> str | None:
 
 
 def service_targets(
-    service_list: bytes, list_url: str, allowed_hosts: frozenset[str]
+    service_list: bytes, list_url: str, allowed_origins: frozenset[str]
 ) -> tuple[list[Target], list[Rejected]]:
     """The per-service JSON documents named by AWS's service list (a JSON array of
     ``{"service": name, "url": ...}``), and the entries refused."""
@@ -182,7 +192,7 @@ def service_targets(
         url = urljoin(list_url, raw_url)
         if not _SERVICE_NAME.fullmatch(name) or not is_safe_name(name):
             rejected.append(Rejected(raw_url, f"service name {name[:100]!r} is not a plain name"))
-        elif host_key(url) not in allowed_hosts:
+        elif origin_key(url) not in allowed_origins:
             rejected.append(Rejected(raw_url, "not on an allowed host"))
         elif name.lower() in seen:
             rejected.append(Rejected(raw_url, f"service {name!r} listed twice"))

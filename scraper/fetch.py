@@ -41,6 +41,7 @@ from .discover import (
     host_key,
     index_url,
     normalize_base,
+    origin_key,
     page_targets,
     service_targets,
 )
@@ -58,6 +59,10 @@ from .snapshot import (
 )
 
 SERVICE_LIST = "servicereference.json"
+# Files one fetch may take (pages in every format asked for): the reference had some 530
+# pages and 450 JSON documents in 2026, 1,500 files in three formats. An index listing
+# 100,000 would otherwise be fetched whole.
+DEFAULT_MAX_FILES = 5000
 
 
 @dataclass(slots=True)
@@ -150,12 +155,14 @@ def fetch_snapshot(
     previous: Path | None = None,
     progress: bool = False,
     config: HttpConfig | None = None,
+    max_files: int = DEFAULT_MAX_FILES,
 ) -> FetchSummary:
     """Fetch every page into the snapshot folder ``out`` (created, or replaced when it
     already holds a snapshot) and return the summary.
 
-    Raises :class:`FetchError` when discovery fails (index unreachable, no pages listed)
-    and :class:`SourceError` for unusable arguments; nothing is written then.
+    Raises :class:`FetchError` when discovery fails (index unreachable, no pages listed,
+    more than ``max_files`` files to fetch) and :class:`SourceError` for unusable
+    arguments; nothing is written then.
     """
     config = config or HttpConfig()
     fmts = tuple(dict.fromkeys(formats))
@@ -164,16 +171,18 @@ def fetch_snapshot(
         raise SourceError(f"unknown --formats {','.join(unknown)!r} (known: {','.join(FORMATS)})")
     if concurrency < 1:
         raise SourceError(f"--concurrency must be at least 1, not {concurrency}")
+    if max_files < 1:
+        raise SourceError(f"--max-files must be at least 1, not {max_files}")
     if out.exists() and not (out.is_dir() and (is_snapshot(out) or not any(out.iterdir()))):
         raise SourceError(f"{out}: exists and is not a snapshot; refusing to replace it")
     prev_manifest = read_manifest(previous) if previous is not None else None
     base = normalize_base(base_url)
-    hosts = {host_key(base)}
+    hosts = {origin_key(base)}
     json_list = json_base_url if "json" in fmts else None
     if json_list is not None:
         if not host_key(json_list):
             raise SourceError(f"{json_list}: not an http(s) URL")
-        hosts.add(host_key(json_list))
+        hosts.add(origin_key(json_list))
     started = time.monotonic()
     manifest = Manifest(
         created_at=now_utc(),
@@ -196,6 +205,11 @@ def fetch_snapshot(
         with Fetcher(config, frozenset(hosts), pool_size=concurrency) as fetcher:
             run = _Run(fetcher, staging, manifest, previous, prev_manifest)
             targets = run.discover(base, json_list, fmts)
+            if len(targets) > max_files:
+                raise FetchError(
+                    f"{index_url(base) if 'html' in fmts or 'md' in fmts else json_list}: "
+                    f"{len(targets)} files to fetch, over the cap of {max_files} (--max-files)"
+                )
             run.fetch_all(targets, concurrency, progress)
             run.summary.rate_wait = fetcher.limiter.waited
         manifest.finished_at = now_utc()
@@ -242,7 +256,7 @@ class _Run:
             data = self._fetch_index(Target(f"index/{SERVICE_LIST}", json_list, "json", "index"))
             # Service documents come from the JSON host only, not from the SAR site.
             json_targets, json_rejected = service_targets(
-                data, json_list, frozenset({host_key(json_list)})
+                data, json_list, frozenset({origin_key(json_list)})
             )
             if not json_targets:
                 raise FetchError(f"{json_list}: the service list names no services")
@@ -301,6 +315,13 @@ class _Run:
                     raise FetchError(f"{target.url}: 304 Not Modified to a plain request")
                 entry = self._copy_previous(target, fetched, prev_data, prev_entry, dest)
             else:
+                with dest.open("rb") as f:  # the file just written, under the size cap
+                    problem = page_problem(target.format, f.read())
+                if problem is not None:
+                    redirected = (
+                        f"redirected to {fetched.url}: " if fetched.url != target.url else ""
+                    )
+                    raise FetchError(f"{target.url}: {redirected}{problem}")
                 entry = _entry(target, fetched)
         except FetchError as e:
             dest.unlink(missing_ok=True)
@@ -353,6 +374,47 @@ class _Run:
                 if target.role == "page":
                     self.summary.fetched += 1
                 self.summary.bytes += entry.bytes or 0
+
+
+# Every SAR page says this near its top (the <title> and the first heading), in every
+# layout since 2017; an error page served with a 200 ("Service Unavailable") does not.
+_SAR_TITLE = re.compile(rb"actions,\s+resources,\s+and\s+condition\s+keys\s+for", re.I)
+_SAR_TITLE_WITHIN = 64 * 1024
+# A whole HTML page ends with its closing tag: one cut short, or cut at a Content-Length
+# smaller than the body sent, does not.
+_HTML_END = re.compile(rb"</html>\s*\Z", re.I)
+# Characters of an unexpected body quoted in the failure, to say what came instead.
+_QUOTED = 60
+
+
+def page_problem(fmt: str, data: bytes) -> str | None:
+    """Why ``data``, fetched as a page of format ``fmt`` (``html``, ``md``, ``json``), is
+    not one (empty, an error page, cut short), or None."""
+    if not data.strip():
+        return "empty body" if not data else "body of whitespace only"
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        return f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})"
+    if fmt == "json":
+        from iam_catalog.parsers import service_reference
+
+        ok = service_reference.sniff(text)
+        what = "not a service reference JSON document (an object with Name and Actions)"
+    elif fmt == "md":
+        from iam_catalog.parsers import markdown_list, markdown_table
+
+        ok = markdown_list.sniff(text) or markdown_table.sniff(text)
+        what = "not a SAR page in markdown"
+    else:
+        ok = bool(_SAR_TITLE.search(data[:_SAR_TITLE_WITHIN]))
+        what = "not a SAR page (no 'Actions, resources, and condition keys for')"
+        if ok and not _HTML_END.search(data[-_QUOTED:]):
+            return "not a whole HTML page (it does not end with </html>)"
+    if ok:
+        return None
+    start = " ".join(text[: _QUOTED * 4].split())[:_QUOTED]
+    return f"{what}; it starts {start!r}"
 
 
 def _entry(target: Target, fetched: Fetched) -> FileEntry:

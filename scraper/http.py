@@ -24,13 +24,14 @@ from urllib.parse import urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, NewConnectionError
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
 from iam_catalog.output.writers import new_temp_file
 from iam_catalog.parsers.errors import FetchError
 
-from .discover import host_key
+from .discover import host_key, origin_key
 
 try:
     TOOL_VERSION = metadata.version("iam-catalog")
@@ -46,6 +47,8 @@ DEFAULT_SIZE_CAP = 20 * 1024 * 1024
 # page cannot hold a worker for an hour.
 RETRY_AFTER_MAX = 120.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The one status whose body is the file asked for (a 304 is handled before).
+HTTP_OK = 200
 _CHUNK = 64 * 1024
 # Bytes of an unwanted body read to keep its connection; past this, drop the connection.
 _DRAIN_MAX = 256 * 1024
@@ -83,6 +86,11 @@ class HttpConfig:
     """Seconds to wait for a connection."""
     read_timeout: float = 30.0
     """Seconds to wait for the response head and between body reads."""
+    request_timeout: float = 120.0
+    """Seconds one request may take in all, redirects, head and body: a body that keeps
+    trickling in (a byte a second never trips ``read_timeout``) is cut off here, and the
+    file failed without another try. Checked after each read, so it can be overrun by
+    one ``read_timeout`` at most."""
     retries: int = 4
     """Retries after the first try, for each kind of failure."""
     backoff: float = 0.5
@@ -152,7 +160,10 @@ class _CappedRetry(Retry):
     """urllib3's Retry with ``Retry-After`` capped at :data:`RETRY_AFTER_MAX`."""
 
     def get_retry_after(self, response):  # type: ignore[no-untyped-def]
-        value = super().get_retry_after(response)
+        try:
+            value = super().get_retry_after(response)
+        except InvalidHeader:  # `Retry-After: -5` or junk: wait the usual backoff instead
+            return None
         return None if value is None else min(value, RETRY_AFTER_MAX)
 
 
@@ -184,9 +195,10 @@ def make_session(config: HttpConfig, pool_size: int) -> requests.Session:
 class Fetcher:
     """Fetches URLs on the allowed hosts through one session, under the rate limit."""
 
-    def __init__(self, config: HttpConfig, allowed_hosts: frozenset[str], pool_size: int) -> None:
+    def __init__(self, config: HttpConfig, allowed_origins: frozenset[str], pool_size: int) -> None:
         self.config = config
-        self.allowed_hosts = allowed_hosts
+        self.allowed_origins = allowed_origins
+        """``scheme://host:port`` of each origin requests may go to (:func:`origin_key`)."""
         self.session = make_session(config, pool_size)
         self.limiter = RateLimiter(config.rate, config.burst)
 
@@ -201,7 +213,7 @@ class Fetcher:
 
     def check_url(self, url: str) -> None:
         """Raise :class:`DisallowedURLError` unless ``url`` is on an allowed host."""
-        if host_key(url) not in self.allowed_hosts:
+        if origin_key(url) not in self.allowed_origins:
             raise DisallowedURLError(f"{url}: not on an allowed host")
 
     def fetch_bytes(self, url: str) -> tuple[Fetched, bytes]:
@@ -238,6 +250,7 @@ class Fetcher:
                 time.sleep(self.config.backoff * 2 ** (attempt - 1))
 
     def _fetch_once(self, url: str, sink: _Sink, headers: Mapping[str, str]) -> Fetched:
+        deadline = time.monotonic() + self.config.request_timeout
         response = self._request(url, headers)
         with response:
             if response.status_code == 304:
@@ -250,17 +263,18 @@ class Fetcher:
                     None,
                     0,
                 )
-            try:
-                response.raise_for_status()
-            except requests.HTTPError:
+            if response.status_code != HTTP_OK:
+                # An error, or an answer that is no page: a 3xx without a Location (not
+                # followed, so its body is not the page), a 204, a 206.
                 _drain(response)
                 retried = _retries_made(response)
                 after = f" (after {retried} retries)" if retried else ""
+                missing = " without a Location header" if 300 <= response.status_code < 400 else ""
                 raise HTTPStatusError(
-                    f"{url}: HTTP {response.status_code} {response.reason}{after}",
+                    f"{url}: HTTP {response.status_code} {response.reason}{missing}{after}",
                     response.status_code,
-                ) from None
-            digest, size = self._read_body(url, response, sink)
+                )
+            digest, size = self._read_body(url, response, sink, deadline)
             return Fetched(
                 response.status_code,
                 response.url,
@@ -291,15 +305,18 @@ class Fetcher:
                 target = urljoin(response.url, location)
             except ValueError:
                 raise FetchError(f"{url}: redirect to an invalid URL {location!r}") from None
-            if host_key(target) not in self.allowed_hosts:
+            if origin_key(target) not in self.allowed_origins:
                 raise DisallowedURLError(
                     f"{url}: redirect to {target} refused (not on an allowed host)"
                 )
             url = target
         raise FetchError(f"{url}: more than {self.config.max_redirects} redirects")
 
-    def _read_body(self, url: str, response: requests.Response, sink: _Sink) -> tuple[str, int]:
-        """Stream the body into ``sink`` under the size cap; (sha256 hex, bytes)."""
+    def _read_body(
+        self, url: str, response: requests.Response, sink: _Sink, deadline: float
+    ) -> tuple[str, int]:
+        """Stream the body into ``sink`` under the size cap and the request's deadline;
+        (sha256 hex, bytes)."""
         cap = self.config.size_cap
         declared = response.headers.get("Content-Length")
         identity = response.headers.get("Content-Encoding", "identity") == "identity"
@@ -309,8 +326,11 @@ class Fetcher:
             )
         digest = hashlib.sha256()
         size = 0
+        raw = response.raw
         try:
-            for chunk in response.iter_content(_CHUNK):
+            # read1: what one read of the socket gives, so that the deadline is checked
+            # after every read, and the bytes counted are the bytes that came.
+            while chunk := raw.read1(_CHUNK, decode_content=True):
                 size += len(chunk)
                 if size > cap:
                     raise TooLargeError(
@@ -318,9 +338,14 @@ class Fetcher:
                     )
                 digest.update(chunk)
                 sink.write(chunk)
-        except requests.RequestException as e:
-            # A stalled or cut-short body (ConnectionError, ChunkedEncodingError) or one
-            # that does not decode (ContentDecodingError): try again, then fail the page.
+                if time.monotonic() > deadline:
+                    raise FetchError(
+                        f"{url}: not whole after {self.config.request_timeout:g} s "
+                        f"({size} bytes came; the request timeout)"
+                    )
+        except (Urllib3Error, OSError) as e:
+            # A stalled or cut-short body (ReadTimeoutError, ProtocolError) or one that
+            # does not decode (DecodeError): try again, then fail the page.
             raise _BodyError(f"body broke off after {size} bytes: {_describe(e)}") from None
         if declared and declared.isdigit() and identity and size != int(declared):
             raise _BodyError(f"body cut short: {size} of {declared} bytes")

@@ -38,7 +38,10 @@ class Fault:
     """``status``, ``stall`` (no answer for ``seconds``, then hang up), ``stall_body``
     (head and half the body, then ``seconds`` of silence), ``truncate`` (a
     Content-Length larger than the body sent), ``redirect`` (to ``location``),
-    ``endless`` (``size`` bytes of body; with ``length`` a Content-Length says so)."""
+    ``endless`` (``size`` bytes of body; with ``length`` a Content-Length says so),
+    ``trickle`` (the head, then the body, or ``body``, one byte every ``seconds``),
+    ``raw`` (``body`` written to the socket as it is, in place of a whole answer, then the
+    connection closed: a head cut off, a body longer than its Content-Length)."""
     status: int = 0
     """The status sent (default 500 for ``status``, 302 for ``redirect``)."""
     headers: dict[str, str] = field(default_factory=dict)
@@ -46,6 +49,7 @@ class Fault:
     location: str = ""
     size: int = 0
     length: bool = True
+    body: bytes = b""
 
 
 @dataclass
@@ -251,8 +255,28 @@ class SiteServer:
             self._answer(h, path, f.status or 302, b"", {"Location": f.location, **f.headers})
         elif f.kind == "endless":
             self._endless(h, path, f)
+        elif f.kind == "trickle":
+            self._trickle(h, path, f, f.body or data)
+        elif f.kind == "raw":
+            h.close_connection = True
+            h.wfile.write(f.body)
+            h.wfile.flush()
         else:
             raise ValueError(f"unknown fault {f.kind}")
+
+    def _trickle(self, h: BaseHTTPRequestHandler, path: str, f: Fault, data: bytes) -> None:
+        h.close_connection = True
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.flush()
+        for i in range(len(data)):
+            time.sleep(f.seconds)
+            h.wfile.write(data[i : i + 1])
+            h.wfile.flush()
+            with self._lock:
+                self.body_bytes += 1
+                self.bytes_by_path[path] += 1
 
     def _endless(self, h: BaseHTTPRequestHandler, path: str, f: Fault) -> None:
         h.close_connection = True
@@ -320,3 +344,20 @@ def service_list(origin: str, services: Iterable[str]) -> bytes:
     return json.dumps(
         [{"service": s, "url": f"{origin}/v1/{s}/{s}.json"} for s in sorted(services)]
     ).encode()
+
+
+def tiny_sar_page(name: str) -> bytes:
+    """The least a fetch takes as a SAR page (the title, a whole document), for sites whose
+    page content does not matter."""
+    return (
+        f"<html><head><title>Actions, resources, and condition keys for {name}</title>"
+        "</head><body></body></html>\n"
+    ).encode()
+
+
+def marked(page: bytes, mark: str) -> bytes:
+    """``page`` (a whole HTML page) with ``<!-- mark -->`` before its closing ``</html>``:
+    another version of the same page."""
+    head, found, tail = page.rpartition(b"</html>")
+    assert found, "not a whole HTML page"
+    return head + f"<!-- {mark} -->".encode() + found + tail

@@ -17,7 +17,7 @@ from iam_catalog.parsers.model import Severity
 from iam_catalog.scraper.snapshot import read_manifest
 
 from .conftest import FIXTURES
-from .servers import SAR_BASE, Fault, SiteServer, sar_site
+from .servers import SAR_BASE, Fault, SiteServer, marked, sar_site
 from .test_scraper_fetch import FAST, assert_consistent, html_pages
 
 PAGES = 12
@@ -221,7 +221,7 @@ def test_regenerate_fetches_a_dated_snapshot_against_the_newest_one_and_builds_i
     first = regenerate(**kwargs, config=FAST, today="2026-04-01")
     assert first.fallback_reason is None and first.snapshot == snaps / "2026-04-01"
     assert first.fetch is not None and first.fetch.fetched == PAGES
-    site.put(SAR_BASE + pages[0].name, b"<html>changed</html>")
+    site.put(SAR_BASE + pages[0].name, marked(pages[0].read_bytes(), "changed"))
     second = regenerate(**kwargs, config=FAST, today="2026-04-02")
     assert second.fetch is not None
     assert (second.fetch.fetched, second.fetch.unchanged) == (1, PAGES - 1)

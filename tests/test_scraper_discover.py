@@ -133,7 +133,7 @@ def test_index_that_is_not_html_raises_fetch_error():
 
 
 def test_service_list_entries_become_json_targets_on_allowed_hosts_only():
-    allowed = frozenset({"servicereference.us-east-1.amazonaws.com:443"})
+    allowed = frozenset({"https://servicereference.us-east-1.amazonaws.com:443"})
     listing = json.dumps(
         [
             {

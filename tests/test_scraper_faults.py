@@ -14,7 +14,7 @@ from iam_catalog.scraper.fetch import fetch_snapshot
 from iam_catalog.scraper.http import HttpConfig, UnreachableError
 from iam_catalog.scraper.snapshot import read_manifest
 
-from .servers import INDEX, SAR_BASE, Fault, SiteServer, sar_index, sar_site
+from .servers import INDEX, SAR_BASE, Fault, SiteServer, marked, sar_index, sar_site
 from .test_scraper_fetch import assert_consistent, html_pages
 
 # Short timeouts and backoff so that every fault resolves in well under a second or two.
@@ -156,13 +156,14 @@ def test_redirect_to_another_host_is_refused_without_contacting_it(site, pages, 
 
 def test_redirect_on_the_same_host_is_followed_and_recorded(site, pages, tmp_path):
     name = pages[0].name
-    site.put("/moved/here.html", b"<html>moved</html>")
+    moved = marked(pages[1].read_bytes(), "moved")
+    site.put("/moved/here.html", moved)
     site.add_faults(SAR_BASE + name, Fault("redirect", status=301, location="/moved/here.html"))
     summary = fetch(site, tmp_path / "s")
     entry = read_manifest(tmp_path / "s").files[f"html/{name}"]
     assert summary.complete and entry.final_url == site.url("/moved/here.html")
     assert entry.url == site.url(SAR_BASE + name)
-    assert (tmp_path / "s" / "html" / name).read_bytes() == b"<html>moved</html>"
+    assert (tmp_path / "s" / "html" / name).read_bytes() == moved
     assert_consistent(tmp_path / "s")
 
 

@@ -1,4 +1,4 @@
-"""Fetching from a real HTTP server on 127.0.0.1: the whole 2026-04-01 reference (528
+"""Fetching from a real HTTP server on 127.0.0.1: the whole 2026-04-01 reference (527 SAR
 pages) byte for byte, conditional re-fetches, md and json formats, and the snapshot
 folder's invariants (no temp files, a manifest consistent with the files)."""
 
@@ -16,14 +16,31 @@ from iam_catalog.scraper.fetch import fetch_snapshot, latest_snapshot
 from iam_catalog.scraper.http import TOOL_VERSION, HttpConfig
 from iam_catalog.scraper.snapshot import Manifest, read_manifest
 
-from .servers import INDEX, SAR_BASE, SiteServer, sar_index, sar_site, service_list
+from .servers import (
+    INDEX,
+    SAR_BASE,
+    SiteServer,
+    marked,
+    sar_index,
+    sar_site,
+    service_list,
+    tiny_sar_page,
+)
 
 # Fast settings for a local server: no rate limit, short timeouts and backoff.
 FAST = HttpConfig(connect_timeout=2.0, read_timeout=2.0, retries=2, backoff=0.01, rate=0)
 
 
+# The one page of the 2026 folder that is no SAR page: a saved "301 Moved Permanently"
+# body (corpus README). Served with a 200 it is a failed page, as any page that is not a
+# SAR page is (test_fetch_hostile); the sites here serve the 527 others.
+SAVED_REDIRECT = "list_awsiot1-click.html"
+
+
 def html_pages(corpus: Path) -> list[Path]:
-    return sorted((corpus / "html" / "2026-04-01_110d32e3").glob("*.html"))
+    """The SAR pages of html/2026-04-01_110d32e3 (all but :data:`SAVED_REDIRECT`)."""
+    folder = corpus / "html" / "2026-04-01_110d32e3"
+    return sorted(p for p in folder.glob("*.html") if p.name != SAVED_REDIRECT)
 
 
 def assert_consistent(out: Path) -> None:
@@ -48,7 +65,7 @@ def assert_consistent(out: Path) -> None:
 
 @pytest.fixture(scope="module")
 def site(corpus):
-    """The 528 pages of html/2026-04-01_110d32e3 under an index in the real layout."""
+    """The 527 SAR pages of html/2026-04-01_110d32e3 under an index in the real layout."""
     pages = html_pages(corpus)
     with SiteServer(sar_site(pages)) as server:
         # Links written four ways, a quarter as absolute URLs naming this server.
@@ -69,7 +86,7 @@ def test_full_fetch_is_byte_identical_to_the_served_pages(site, first, corpus):
     out, summary = first
     assert (summary.complete, summary.fetched, summary.unchanged, summary.failed) == (
         True,
-        528,
+        527,
         0,
         0,
     )
@@ -93,7 +110,7 @@ def test_manifest_records_every_page_and_the_snapshot(site, first):
     assert data["formats"] == ["html"] and data["previous"] is None and data["rejected"] == []
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", data["created_at"])
     pages = {p: e for p, e in data["files"].items() if e["role"] == "page"}
-    assert len(pages) == 528
+    assert len(pages) == 527
     entry = pages["html/list_amazons3.html"]
     assert entry["url"] == site.url(SAR_BASE + "list_amazons3.html")
     assert entry["status"] == 200 and entry["error"] is None
@@ -109,11 +126,11 @@ def test_refetch_with_previous_downloads_no_page_when_nothing_changed(site, firs
     again = fetch_snapshot(
         tmp_path / "again", base_url=site.url(SAR_BASE), concurrency=8, previous=out, config=FAST
     )
-    assert (again.complete, again.fetched, again.unchanged, again.failed) == (True, 0, 528, 0)
+    assert (again.complete, again.fetched, again.unchanged, again.failed) == (True, 0, 527, 0)
     index_bytes = site.bytes_by_path[SAR_BASE + INDEX]
     assert site.body_bytes - index_bytes == 0  # not one byte of a page body
     page_requests = [h for p, h in site.request_headers if p != SAR_BASE + INDEX]
-    assert len(page_requests) == 528
+    assert len(page_requests) == 527
     assert all("If-None-Match" in h and "If-Modified-Since" in h for h in page_requests)
     assert again.id == summary.id
     manifest = read_manifest(tmp_path / "again")
@@ -144,7 +161,7 @@ def test_refetch_downloads_exactly_the_changed_pages(site, first, tmp_path):
     finally:
         for n in changed:
             site.put(SAR_BASE + n, originals[n])
-    assert (again.fetched, again.unchanged, again.failed) == (3, 525, 0)
+    assert (again.fetched, again.unchanged, again.failed) == (3, 524, 0)
     full = {p for (p, status), count in site.statuses.items() if status == 200 and count}
     assert full == {SAR_BASE + n for n in changed} | {SAR_BASE + INDEX}
     manifest = read_manifest(tmp_path / "again")
@@ -153,7 +170,7 @@ def test_refetch_downloads_exactly_the_changed_pages(site, first, tmp_path):
         assert b"Grants leave" in data and data != originals[n]
         assert manifest.files[f"html/{n}"].status == 200
         assert manifest.files[f"html/{n}"].copied_from is None
-    assert sum(e.status == 304 for e in manifest.files.values()) == 525
+    assert sum(e.status == 304 for e in manifest.files.values()) == 524
     assert_consistent(tmp_path / "again")
 
 
@@ -162,10 +179,11 @@ def test_refetch_into_the_previous_folder_replaces_it_whole(site, tmp_path, corp
     with SiteServer(sar_site(pages)) as server:
         out = tmp_path / "snap"
         fetch_snapshot(out, base_url=server.url(SAR_BASE), config=FAST)
-        server.put(SAR_BASE + pages[0].name, b"<html>changed</html>")
+        changed = marked(pages[0].read_bytes(), "changed")
+        server.put(SAR_BASE + pages[0].name, changed)
         summary = fetch_snapshot(out, base_url=server.url(SAR_BASE), previous=out, config=FAST)
     assert (summary.fetched, summary.unchanged) == (1, 4)
-    assert (out / "html" / pages[0].name).read_bytes() == b"<html>changed</html>"
+    assert (out / "html" / pages[0].name).read_bytes() == changed
     assert_consistent(out)
 
 
@@ -173,7 +191,8 @@ def test_last_modified_alone_drives_conditional_requests(tmp_path, corpus):
     pages = html_pages(corpus)[:6]
     with SiteServer(sar_site(pages), etags=False) as server:
         fetch_snapshot(tmp_path / "a", base_url=server.url(SAR_BASE), config=FAST)
-        server.put(SAR_BASE + pages[2].name, b"<html>new</html>")
+        new = marked(pages[2].read_bytes(), "new")
+        server.put(SAR_BASE + pages[2].name, new)
         server.reset_counts()
         summary = fetch_snapshot(
             tmp_path / "b", base_url=server.url(SAR_BASE), previous=tmp_path / "a", config=FAST
@@ -182,7 +201,7 @@ def test_last_modified_alone_drives_conditional_requests(tmp_path, corpus):
     assert (summary.fetched, summary.unchanged) == (1, 5)
     assert "If-None-Match" not in headers[SAR_BASE + pages[0].name]
     assert headers[SAR_BASE + pages[0].name]["If-Modified-Since"].endswith(" GMT")
-    assert (tmp_path / "b" / "html" / pages[2].name).read_bytes() == b"<html>new</html>"
+    assert (tmp_path / "b" / "html" / pages[2].name).read_bytes() == new
     assert_consistent(tmp_path / "b")
 
 
@@ -206,7 +225,7 @@ def test_md_and_json_formats_are_fetched_beside_the_pages(tmp_path, corpus):
     md_dir = corpus / "new-layout-md" / "2026-08_8d3f1c7"
     md_pages = sorted(md_dir.glob("list_*.md"))
     # The html of those services is not in the corpus: serve stand-ins for the html.
-    site = {SAR_BASE + p.stem + ".html": f"<html>{p.stem}</html>".encode() for p in md_pages}
+    site = {SAR_BASE + p.stem + ".html": tiny_sar_page(p.stem) for p in md_pages}
     site |= {SAR_BASE + p.name: p.read_bytes() for p in md_pages}
     site[SAR_BASE + INDEX] = sar_index(p.stem + ".html" for p in md_pages)
     ref = corpus / "servicereference" / "2026-03-31"
