@@ -249,6 +249,12 @@ class _Run:
         if "html" in fmts or "md" in fmts:
             url = index_url(base)
             data = self._fetch_index(Target(f"index/{INDEX_PAGE}", url, "html", "index"))
+            if not _HTML_END.search(data[-_QUOTED:]):
+                # An index cut short lists only some of the pages: the snapshot would look
+                # complete without the rest.
+                raise FetchError(
+                    f"{url}: the index is not a whole HTML page (no </html> at its end)"
+                )
             targets, rejected = page_targets(data, base, fmts)
             if not targets:
                 raise FetchError(f"{url}: the index links to no list_*.html pages")

@@ -168,3 +168,16 @@ def test_index_listing_100000_pages_is_refused_before_any_page_is_fetched(site, 
     assert time.monotonic() - started < 10
     assert sum(site.requests.values()) == 1  # the index only
     assert list(tmp_path.iterdir()) == []  # nothing written, nothing left
+
+
+def test_index_longer_than_its_content_length_fails_the_fetch(site, pages, tmp_path):
+    index = site.data(SAR_BASE + INDEX)
+    cut = index.index(pages[2].name.encode())  # the links before the third page only
+    raw = answer("200 OK", {"Content-Length": str(cut)}, index)
+    site.add_faults(SAR_BASE + INDEX, Fault("raw", body=raw))
+    with pytest.raises(FetchError) as refused:
+        fetch(site, tmp_path / "s")
+    assert str(refused.value) == (
+        f"{site.url(SAR_BASE + INDEX)}: the index is not a whole HTML page (no </html> at its end)"
+    )
+    assert list(tmp_path.iterdir()) == []
