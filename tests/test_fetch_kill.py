@@ -17,7 +17,7 @@ import pytest
 from iam_catalog.scraper.fetch import fetch_snapshot
 from iam_catalog.scraper.snapshot import read_manifest, snapshot_pages
 
-from .servers import SAR_BASE, SiteServer, sar_site
+from .servers import SAR_BASE, SiteServer, marked, sar_site
 from .test_scraper_fetch import FAST, html_pages
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="renameat2 and /proc")
@@ -59,7 +59,7 @@ def test_kill_9_at_random_points_of_a_fetch_leaves_old_or_new_whole(corpus, tmp_
         for trial in range(TRIALS):
             # A new version of one page: the fetch that gets killed would make a new id.
             name = pages[trial % PAGES].name
-            site.put(SAR_BASE + name, site.data(SAR_BASE + name) + f"<!-- {trial} -->".encode())
+            site.put(SAR_BASE + name, marked(site.data(SAR_BASE + name), str(trial)))
             site.reset_counts()
             # A real process doing the real fetch, forked rather than started afresh (an
             # interpreter start would take most of the time of each trial).
