@@ -64,6 +64,10 @@ def describe_nonregular(path: Path) -> str | None:
         if os.path.islink(path):
             return f"a symbolic link to {os.readlink(path)}, which does not exist"
         raise
+    except OSError as e:  # a link that loops, a folder on the way that cannot be entered
+        if os.path.islink(path):
+            return f"a symbolic link to {os.readlink(path)} that cannot be followed ({e.strerror})"
+        raise
     return None if stat.S_ISREG(mode) else kind_of(mode)
 
 

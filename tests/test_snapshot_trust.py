@@ -244,13 +244,14 @@ def test_fetch_previous_does_not_copy_a_link_from_the_previous_snapshot(pages, s
 # -- source folders
 
 
-def test_source_folder_fifo_device_and_dangling_link_each_get_a_diagnostic(pages, tmp_path):
+def test_fifo_device_dangling_and_looping_links_in_a_source_folder_are_diagnosed(pages, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     (src / pages[0].name).write_bytes(pages[0].read_bytes())
     os.mkfifo(src / "pipe.html")
     (src / "zero.html").symlink_to("/dev/zero")
     (src / "gone.html").symlink_to(tmp_path / "nowhere.html")
+    (src / "loop.html").symlink_to("loop.html")
     done = run_cli("build", str(src), "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     catalog = json.loads((tmp_path / "out" / "catalog.json").read_text())
@@ -265,6 +266,12 @@ def test_source_folder_fifo_device_and_dangling_link_each_get_a_diagnostic(pages
             "error",
             f"{src / 'gone.html'}: a symbolic link to {tmp_path / 'nowhere.html'}, which does "
             "not exist, not a regular file; not read",
+        ),
+        (
+            "not-a-file",
+            "error",
+            f"{src / 'loop.html'}: a symbolic link to loop.html that cannot be followed (Too "
+            "many levels of symbolic links), not a regular file; not read",
         ),
         (
             "not-a-file",
