@@ -79,6 +79,16 @@ def _strings(value: Any, what: str, d: _Diags) -> tuple[str, ...]:
     return ()
 
 
+def _list(value: Any, what: str, d: _Diags) -> list[Any]:
+    """A list field of an entry, or [] with an error diagnostic when it is something else."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    d.add(Severity.ERROR, "bad-field", f"{what} is not a list; not read")
+    return []
+
+
 def _entries(data: Mapping[str, Any], field: str, d: _Diags) -> list[Mapping[str, Any]]:
     """The named objects of a top-level list; entries without a string Name are reported."""
     value = data.get(field)
@@ -98,10 +108,21 @@ def _entries(data: Mapping[str, Any], field: str, d: _Diags) -> list[Mapping[str
 
 def _access_level(action: Mapping[str, Any], d: _Diags) -> str:
     """The access-level cell text the annotation flags stand for."""
-    props = (action.get("Annotations") or {}).get("Properties")
-    if not isinstance(props, dict):
+    annotations = action.get("Annotations")
+    if annotations is None:
         # Older documents (Version v1.1: deeplens) have no annotations at all; the
         # shared normaliser reports actions without an access level once per page.
+        return ""
+    props = annotations.get("Properties") if isinstance(annotations, dict) else None
+    if props is None and isinstance(annotations, dict):
+        return ""
+    if not isinstance(props, dict):
+        d.add(
+            Severity.ERROR,
+            "bad-field",
+            f"{action['Name']}: Annotations is not an object with Properties as an object; "
+            "access level not read",
+        )
         return ""
     unknown = sorted(set(props) - _KNOWN_FLAGS)
     if unknown:
@@ -169,7 +190,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
         name = action["Name"]
         defined.add(name.lower())
         level = _access_level(action, d)
-        for res in action.get("Resources") or []:
+        for res in _list(action.get("Resources"), f"{name} Resources", d):
             if not isinstance(res, dict) or not isinstance(res.get("Name"), str):
                 d.add(Severity.WARNING, "bad-entry", f"{name}: resource entry without a Name")
                 continue
