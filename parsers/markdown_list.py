@@ -39,7 +39,6 @@ from markdown_it.tree import SyntaxTreeNode
 
 from . import carried
 from .markdown_table import (
-    MD,
     Table,
     TableRow,
     cell,
@@ -51,6 +50,7 @@ from .markdown_table import (
     line_of,
     missing_title_or_prefix,
     normalise_header,
+    parse_markdown,
     read_table,
     resource_rows,
     sections,
@@ -521,9 +521,20 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     page_url = url or source_url
     base = page_url if page_url and page_url.startswith("http") else f"{SAR_BASE}{source}.html"
     source_lines = body.splitlines()
-    root = SyntaxTreeNode(MD.parse(body))
+    root, bounded = parse_markdown(body, source)
+    if root is None:
+        return ParsedPage(
+            PageRef(source, "markdown-list", "unknown", page_url),
+            None,
+            None,
+            (),
+            (),
+            (),
+            tuple(bounded),
+        )
     name, prefix, _ = title_and_prefix(root)
     page = _Page(source, base)
+    page.diags.extend(bounded)
     page.diags.extend(missing_title_or_prefix(source, name, prefix))
 
     resources: list[ResourceRow] = []

@@ -28,9 +28,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_block.table import escapedSplit
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 
 from . import carried
@@ -53,6 +56,145 @@ def _keep_link(url: str) -> str:
 # CommonMark plus GitHub tables; html stays on so `<br />` and `<a name>` are tokens.
 MD = MarkdownIt("commonmark").enable("table")
 MD.normalizeLink = _keep_link  # type: ignore[method-assign]
+
+# Bounds on the work one page may cost. markdown-it makes several tokens (some 1 KB of
+# memory and 40 us each) per table cell, list item or inline element, so a 20 MB page of
+# one-byte cells would take tens of GB: the work is estimated before parsing and a page
+# over the bound is refused with an error diagnostic. The largest real page (ec2, 2026)
+# has some 8,600 table cells and 15,000 lines.
+# Table cells (rows x the header's columns, markdown-it pads short rows) plus other lines.
+MAX_BLOCK_UNITS = 60_000
+# Inline tokens (text runs, links, code spans, emphasis) of the whole page.
+MAX_INLINE_TOKENS = 400_000
+# One paragraph or cell longer than this is kept as plain text (the longest of a real
+# page is 1,413 characters), and so is every one after the page's inline text passed
+# either total. Inline parsing costs some 20 us per markup character (`![![![`, `**a`)
+# and little per other character: real pages have at most 2,667 markup characters in
+# 43,567 of inline text (ec2, 2020; the 2026 `.md` of ec2 is estimated at 60,000 in
+# 600,000), so the totals bound a page's inline work to a few seconds.
+MAX_INLINE_CHARS = 16 * 1024
+MAX_INLINE_TOTAL_CHARS = 4 * 1024 * 1024
+MAX_INLINE_MARKUP_CHARS = 100_000
+_MARKUP_CHARS = "[]!*_<>`\\&"
+# Emphasis nested deeper than this (500 `*` around a word) would overflow the recursion
+# of the syntax tree: such a paragraph or cell is kept as plain text.
+MAX_INLINE_NESTING = 20
+# markdown-it stops reading a container (list, block quote) nested this deep (its
+# maxNesting); the content inside is dropped, so the page says so.
+_MAX_BLOCK_NESTING: int = MD.options["maxNesting"]
+_DELIMITER_ROW = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+
+
+def _block_units(lines: Sequence[str]) -> int:
+    """An upper bound of the block-level work of a page: every non-blank line, plus for
+    each pipe table its columns times its rows (a table ends at a blank line)."""
+    units = 0
+    table_columns = 0
+    for line in lines:
+        if not line.strip():
+            table_columns = 0
+            continue
+        if table_columns:
+            units += table_columns
+        elif "|" in line and "-" in line and _DELIMITER_ROW.match(line):
+            table_columns = len(escapedSplit(line.strip().strip("|"))) or 1
+            units += 2 * table_columns  # the header and the delimiter row
+        else:
+            units += 1
+    return units
+
+
+def _bounded_inline(state: StateCore) -> None:
+    """markdown-it's core ``inline`` rule with the bounds above: an inline token that is
+    too long, comes after the page's budget is spent, or nests too deeply becomes one
+    text token holding its source text, and ``state.env`` records where."""
+    env = state.env
+    env.setdefault("inline_tokens", 0)
+    env.setdefault("inline_chars", 0)
+    env.setdefault("inline_markup", 0)
+    env.setdefault("plain", {})
+    for token in state.tokens:
+        if token.type != "inline":
+            continue
+        line = token.map[0] + 1 if token.map else None
+        children: list[Token] = []
+        reason = None
+        if len(token.content) > MAX_INLINE_CHARS:
+            reason = f"longer than {MAX_INLINE_CHARS} characters"
+        elif env["inline_tokens"] > MAX_INLINE_TOKENS:
+            reason = f"past the page's {MAX_INLINE_TOKENS} inline elements"
+        elif env["inline_chars"] + len(token.content) > MAX_INLINE_TOTAL_CHARS or (
+            env["inline_markup"] + (markup := sum(map(token.content.count, _MARKUP_CHARS)))
+            > MAX_INLINE_MARKUP_CHARS
+        ):
+            reason = (
+                f"past the page's {MAX_INLINE_TOTAL_CHARS} characters of inline text or "
+                f"{MAX_INLINE_MARKUP_CHARS} markup characters"
+            )
+        else:
+            env["inline_chars"] += len(token.content)
+            env["inline_markup"] += markup
+            state.md.inline.parse(token.content, state.md, env, children)
+            env["inline_tokens"] += len(children)
+            if max((c.level for c in children), default=0) > MAX_INLINE_NESTING:
+                reason = f"emphasis or links nested more than {MAX_INLINE_NESTING} deep"
+        if reason is not None:
+            text = Token("text", "", 0)
+            text.content = token.content
+            children = [text]
+            env["plain"].setdefault(reason, []).append(line)
+        token.children = children
+
+
+MD.core.ruler.at("inline", _bounded_inline)
+
+
+def parse_markdown(text: str, source: str) -> tuple[SyntaxTreeNode | None, list[Diagnostic]]:
+    """The syntax tree of a markdown page within the bounds above, and diagnostics for
+    what the bounds left out; None (with an error) for a page over the block bound."""
+    lines = text.splitlines()
+    units = _block_units(lines)
+    if units > MAX_BLOCK_UNITS:
+        return None, [
+            Diagnostic(
+                source,
+                None,
+                Severity.ERROR,
+                "too-complex",
+                f"page has {units} table cells and lines, more than the {MAX_BLOCK_UNITS} "
+                "this parser reads in one page (the largest real page has under 25,000); "
+                "page not read",
+            )
+        ]
+    env: dict[str, Any] = {"inline_tokens": 0, "plain": {}}
+    tokens = MD.parse(text, env)
+    diags: list[Diagnostic] = []
+    for reason, at in env["plain"].items():
+        diags.append(
+            Diagnostic(
+                source,
+                at[0],
+                Severity.WARNING,
+                "markdown-not-read",
+                f"{len(at)} paragraph(s) or cell(s) {reason} kept as plain text, "
+                f"markdown unread (first at line {at[0]})",
+            )
+        )
+    deep = next((t for t in tokens if t.level >= _MAX_BLOCK_NESTING - 1 and t.map), None)
+    if deep is not None:
+        assert deep.map is not None
+        diags.append(
+            Diagnostic(
+                source,
+                deep.map[0] + 1,
+                Severity.ERROR,
+                "nested-too-deep",
+                f"lists or block quotes nested {_MAX_BLOCK_NESTING} deep: the content inside "
+                "them is not read",
+            )
+        )
+    return SyntaxTreeNode(tokens), diags
+
 
 _TITLE = re.compile(
     r"^actions,?\s+(?:resources,?\s+)?and\s+condition\s+(?:context\s+)?keys\s+for\s+(.+)$",
@@ -563,9 +705,20 @@ def _list_2017(node: SyntaxTreeNode, section: str, page: _Page) -> None:
 def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     """Parse one User Guide markdown page."""
     source_lines = text.splitlines()
-    root = SyntaxTreeNode(MD.parse(text))
+    root, bounded = parse_markdown(text, source)
+    if root is None:
+        return ParsedPage(
+            PageRef(source, "markdown-table", "unknown", url),
+            None,
+            None,
+            (),
+            (),
+            (),
+            tuple(bounded),
+        )
     name, prefix, _ = title_and_prefix(root)
     page = _Page(source, compact(prefix) if prefix else None)
+    page.diags.extend(bounded)
     page.diags.extend(missing_title_or_prefix(source, name, prefix))
 
     for section, node in sections(root, _SECTION_HEADINGS, _SECTION_PARAGRAPHS):
