@@ -233,6 +233,33 @@ def _span(cell: _HtmlElement, attr: str, limit: int) -> int:
 # Spans larger than these are page errors; capping them keeps the grid bounded.
 _MAX_ROWSPAN = 10_000
 _MAX_COLSPAN = 100
+# Every grid row costs the table's width, so a header of colspan=100 cells would make a
+# page cost its rows times its bytes. SAR tables have at most 6 columns.
+_MAX_COLUMNS = 32
+
+
+def _adopt_stray_cells(table: _HtmlElement) -> list[int | None]:
+    """Put each run of cells that sits directly under the table (or its ``thead``,
+    ``tbody``, ``tfoot``), where a missing ``<tr>`` start tag leaves them, into a row of
+    its own; the source lines of the runs."""
+    lines: list[int | None] = []
+    for container in (table, *(c for c in table if c.tag in ("thead", "tbody", "tfoot"))):
+        runs: list[list[_HtmlElement]] = []
+        previous_was_cell = False
+        for child in container:
+            is_cell = child.tag in _CELL_TAGS
+            if is_cell:
+                if not previous_was_cell:
+                    runs.append([])
+                runs[-1].append(child)
+            previous_was_cell = is_cell
+        for run in runs:
+            tr = container.makeelement("tr", {})
+            tr.sourceline = run[0].sourceline
+            run[0].addprevious(tr)
+            tr.extend(run)  # moves the cells (with their tails) into the row
+            lines.append(run[0].sourceline)
+    return lines
 
 
 def _grid(
@@ -562,14 +589,22 @@ def _attach_operations(p: _Page) -> None:
             )
 
 
-def _document(utf8: bytes) -> _HtmlElement | None:
-    """The parsed document (fragments are wrapped in html/body); None if empty."""
+# libxml2's level of an error after which it reads no further ("Excessive depth in
+# document: 256", a resource limit, no memory); the real pages log only ERROR-level
+# notes about misplaced <head> and <body> tags.
+_FATAL = lxml.etree.ErrorLevels.FATAL
+
+
+def _document(utf8: bytes) -> tuple[_HtmlElement | None, list[lxml.etree._LogEntry]]:
+    """The parsed document (fragments are wrapped in html/body), None if empty, and the
+    fatal errors libxml2 logged (after which it read no further)."""
     # libxml2 reads UTF-8 bytes with the encoding named twice as fast as a str (and makes
     # the same tree). collect_ids=False: every cell of the 2023 layout has an id; libxml2
     # need not index them. A parser is made per page: lxml parsers must not be shared
     # between threads.
     parser = lxml.etree.HTMLParser(collect_ids=False, encoding="utf-8")
-    return lxml.etree.fromstring(utf8, parser)
+    root = lxml.etree.fromstring(utf8, parser)
+    return root, [e for e in parser.error_log if e.level >= _FATAL]
 
 
 # parse() takes the page's UTF-8 bytes too, when its caller has them (see parse).
@@ -587,7 +622,16 @@ def parse(
     # A document starts (after comments and a doctype) with <html>; anything else is a
     # fragment, which cannot be told apart from a truncated page by its end.
     is_document = bool(_HTML_TAG.match(head, start.end() if start else 0))
-    root = _document(text.encode("utf-8", "replace") if utf8 is None else utf8)
+    root, fatal = _document(text.encode("utf-8", "replace") if utf8 is None else utf8)
+    if fatal:
+        first = fatal[0]
+        p.add(
+            first.line or None,
+            Severity.ERROR,
+            "read-in-part",
+            f"the HTML parser stopped at line {first.line} ({first.message.strip()}): "
+            "the page is read only in part, what follows is missing",
+        )
     if root is None:
         p.add(None, Severity.ERROR, "empty-page", "no HTML content to read")
         return ParsedPage(
@@ -658,7 +702,25 @@ def parse(
         )
 
     for table, table_section in tables:
+        stray = _adopt_stray_cells(table)
+        if stray:
+            p.add(
+                stray[0],
+                Severity.WARNING,
+                "row-without-tr",
+                f"{len(stray)} run(s) of table cells outside any <tr> (a missing <tr> start "
+                f"tag), first at line {stray[0]}: each read as one row",
+            )
         headers, body = _header(table)
+        if len(headers) > _MAX_COLUMNS:
+            p.add(
+                table.sourceline,
+                Severity.ERROR,
+                "table-too-wide",
+                f"table header spans {len(headers)} columns, more than the {_MAX_COLUMNS} "
+                f"any SAR table has; {len(body)} row(s) not read",
+            )
+            continue
         kind = _kind_of(headers, table_section)
         if kind is None:
             shown = " | ".join(headers) if headers else "no header row"
