@@ -142,10 +142,17 @@ def split_resources(text: str, known: set[str]) -> list[str]:
     """Space-joined resource types (``bot alias* bot version*``) split by the page's
     resource-type names, longest name first; unknown words stand alone."""
     words = text.split()
+    # A candidate longer than the longest known name (and its `*`) cannot match: trying
+    # them all made a cell of n words cost n**3 (a row wrapped over thousands of lines).
+    longest = max(map(len, known), default=0) + 1
     out: list[str] = []
     i = 0
     while i < len(words):
-        for j in range(len(words), i, -1):
+        end, size = i, 0
+        while end < len(words) and size + len(words[end]) <= longest:
+            size += len(words[end])
+            end += 1
+        for j in range(end, i, -1):
             candidate = " ".join(words[i:j])
             if resource_key(candidate) in known and not candidate[:-1].count("*"):
                 out.append(candidate)
@@ -337,6 +344,10 @@ def sniff(text: str) -> bool:
     return any(_ACTIONS_HEADER.match(clean(line)) for line in head.splitlines())
 
 
+# Lines an action line (name, description, access level) may be wrapped over.
+_MAX_WRAPPED_LINES = 8
+
+
 def _action_line(line: str) -> PendingAction | None:
     m = _ACTION_LINE.match(line)
     if m is None or not IDENT.fullmatch(m.group("name")):
@@ -359,10 +370,13 @@ def _read_actions(
             value = None
             started = None
             if pending:
-                started = _action_line(" ".join([t for _, t in pending] + [line]))
+                # Only the last few lines can start a wrapped action line: joining all of
+                # them made every line cost the lines before it.
+                window = pending[-_MAX_WRAPPED_LINES:]
+                started = _action_line(" ".join([t for _, t in window] + [line]))
                 if started is not None:
-                    started.line = pending[0][0]
-                    pending.clear()
+                    started.line = window[0][0]
+                    del pending[-len(window) :]
             if started is None:
                 started = _action_line(line)
                 if started is not None:

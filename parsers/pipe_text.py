@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from . import carried
 from .flat_text import (
@@ -155,7 +156,7 @@ def _wrapped_first_cell(line: str, lines: Sequence[str], no: int) -> bool:
     m = _WRAPPED_NAME.match(line)
     if m is None or not is_single_value(m.group(1)):
         return False
-    following = next((ln for ln in lines[no:] if ln.strip()), "")
+    following = next((ln for ln in islice(lines, no, None) if ln.strip()), "")
     return "|" in following and _table_kind(cells_of(following.strip())) is None
 
 
@@ -164,12 +165,16 @@ def _tables(lines: Sequence[str]) -> list[_Table]:
     out: list[_Table] = []
     table: _Table | None = None
     pipes = 0  # cells seen in the current logical row
+    # The lines of each table's logical rows, joined once at the end (joining each line
+    # as it came made a row wrapped over n lines cost n**2).
+    parts: dict[int, list[list[str]]] = {}
     for no, raw in enumerate(lines, 1):
         line = raw.strip()
         kind = _table_kind(cells_of(line)) if "|" in line else None
         if kind is not None:
             table = _Table(kind, cells_of(line))
             out.append(table)
+            parts[id(table)] = []
             pipes = len(table.header)
             continue
         if table is None:
@@ -189,16 +194,19 @@ def _tables(lines: Sequence[str]) -> list[_Table]:
             if "|" not in line and not _wrapped_first_cell(line, lines, no):
                 table = None  # prose after the table
                 continue
-            table.rows.append((no, line))
+            table.rows.append((no, ""))
+            parts[id(table)].append([line])
             pipes = line.count("|")
         else:
-            first, text = table.rows[-1] if table.rows else (no, "")
-            joined = f"{text} {line}" if text else line
-            if table.rows:
-                table.rows[-1] = (first, joined)
-            else:
-                table.rows.append((no, joined))
+            if not table.rows:
+                table.rows.append((no, ""))
+                parts[id(table)].append([])
+            parts[id(table)][-1].append(line)
             pipes += line.count("|")
+    for t in out:
+        t.rows = [
+            (no, " ".join(lines)) for (no, _), lines in zip(t.rows, parts[id(t)], strict=True)
+        ]
     return out
 
 
