@@ -186,16 +186,108 @@ def is_snapshot(path: Path) -> bool:
     return path.is_dir() and os.path.lexists(path / MANIFEST)
 
 
+# The JSON types of each manifest field (a tuple: any of them). A hand-edited or
+# damaged manifest is refused with the path of the first wrong value, before any field
+# is used (``files`` as a list, ``sha256: null`` on a page that was fetched).
+_STR, _OPT_STR, _OPT_INT = (str,), (str, type(None)), (int, type(None))
+_MANIFEST_FIELDS: dict[str, tuple[type, ...]] = {
+    "manifest_version": (int,),
+    "id": _STR,
+    "complete": (bool,),
+    "created_at": _STR,
+    "finished_at": _OPT_STR,
+    "base_url": _STR,
+    "json_base_url": _OPT_STR,
+    "formats": (list,),
+    "tool": (dict,),
+    "previous": (dict, type(None)),
+    "rejected": (list,),
+    "files": (dict,),
+}
+_MANIFEST_REQUIRED = ("created_at", "base_url", "formats", "tool", "files")
+_ENTRY_FIELDS: dict[str, tuple[type, ...]] = {
+    "url": _STR,
+    "format": _STR,
+    "role": _STR,
+    "status": _OPT_INT,
+    "sha256": _OPT_STR,
+    "bytes": _OPT_INT,
+    "etag": _OPT_STR,
+    "last_modified": _OPT_STR,
+    "fetched_at": _OPT_STR,
+    "error": _OPT_STR,
+    "final_url": _OPT_STR,
+    "copied_from": _OPT_STR,
+}
+_ENTRY_REQUIRED = ("url", "format", "role", "status")
+_SHA256_HEX = frozenset("0123456789abcdef")
+
+
+def _type_names(types: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", bool: "true or false", list: "a list"}
+    names |= {dict: "an object", type(None): "null"}
+    return " or ".join(names[t] for t in types)
+
+
+def _shape_problem(data: Any) -> str | None:
+    """Where and why ``data`` is not shaped like a manifest; None when it is."""
+
+    def wrong(value: Any, types: tuple[type, ...]) -> bool:
+        # bool is an int to Python, never to the manifest
+        return not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+
+    if not isinstance(data, dict):
+        return "$ is not an object"
+    for name in _MANIFEST_REQUIRED:
+        if name not in data:
+            return f"$.{name} is missing"
+    for name, types in _MANIFEST_FIELDS.items():
+        if name in data and wrong(data[name], types):
+            return f"$.{name} is not {_type_names(types)}"
+    if not all(isinstance(f, str) for f in data["formats"]):
+        return "$.formats is not a list of strings"
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in data["tool"].items()):
+        return "$.tool is not an object of strings"
+    for path, entry in data["files"].items():
+        at = f"$.files[{json.dumps(path)}]"
+        if not isinstance(entry, dict):
+            return f"{at} is not an object"
+        for name in _ENTRY_REQUIRED:
+            if name not in entry:
+                return f"{at}.{name} is missing"
+        for name, value in entry.items():
+            allowed = _ENTRY_FIELDS.get(name)
+            if allowed is None:
+                return f"{at}.{name} is not a field of a file entry"
+            if wrong(value, allowed):
+                return f"{at}.{name} is not {_type_names(allowed)}"
+        if entry.get("error") is None:
+            sha = entry.get("sha256")
+            if not (isinstance(sha, str) and len(sha) == 64 and _SHA256_HEX.issuperset(sha)):
+                return f"{at}.sha256 is not the 64-digit hex digest a fetched file has"
+            if not isinstance(entry.get("bytes"), int) or entry["bytes"] < 0:
+                return f"{at}.bytes is not the size a fetched file has"
+    return None
+
+
 def read_manifest(folder: Path) -> Manifest:
     """The manifest of the snapshot in ``folder``."""
     path = folder / MANIFEST
     try:
         data = json.loads(_read_manifest_bytes(folder))
-        manifest = Manifest.from_dict(data)
     except NotRegularFileError as e:
         raise SourceError(f"{folder}/{e}") from None
     except OSError as e:
         raise SourceError(f"{path}: cannot read ({e.strerror})") from None
+    except RecursionError:
+        raise SourceError(f"{path}: not a valid snapshot manifest (nested too deeply)") from None
+    except ValueError as e:
+        raise SourceError(f"{path}: not a valid snapshot manifest ({e})") from None
+    problem = _shape_problem(data)
+    if problem is not None:
+        raise SourceError(f"{path}: not a valid snapshot manifest, {problem}")
+    try:
+        manifest = Manifest.from_dict(data)
     except (ValueError, KeyError, TypeError) as e:
         raise SourceError(f"{path}: not a valid snapshot manifest ({e})") from None
     if data.get("id") != manifest.id:
