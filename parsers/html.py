@@ -238,11 +238,13 @@ _MAX_COLSPAN = 100
 _MAX_COLUMNS = 32
 
 
-def _adopt_stray_cells(table: _HtmlElement) -> list[int | None]:
+def _adopt_stray_cells(table: _HtmlElement) -> tuple[list[int | None], list[int | None]]:
     """Put each run of cells that sits directly under the table (or its ``thead``,
     ``tbody``, ``tfoot``), where a missing ``<tr>`` start tag leaves them, into a row of
-    its own; the source lines of the runs."""
+    its own; the source lines of the runs, and of the runs too long to be a row (left
+    where they are, unread)."""
     lines: list[int | None] = []
+    too_long: list[int | None] = []
     for container in (table, *(c for c in table if c.tag in ("thead", "tbody", "tfoot"))):
         runs: list[list[_HtmlElement]] = []
         previous_was_cell = False
@@ -251,15 +253,22 @@ def _adopt_stray_cells(table: _HtmlElement) -> list[int | None]:
             if is_cell:
                 if not previous_was_cell:
                     runs.append([])
-                runs[-1].append(child)
+                run = runs[-1]
+                if len(run) <= _MAX_COLUMNS:
+                    run.append(child)
+                elif len(run) == _MAX_COLUMNS + 1:  # no row: hold no more of its cells
+                    run.append(child)
+                    too_long.append(run[0].sourceline)
             previous_was_cell = is_cell
         for run in runs:
+            if len(run) > _MAX_COLUMNS:
+                continue
             tr = container.makeelement("tr", {})
             tr.sourceline = run[0].sourceline
             run[0].addprevious(tr)
             tr.extend(run)  # moves the cells (with their tails) into the row
             lines.append(run[0].sourceline)
-    return lines
+    return lines, too_long
 
 
 def _grid(
@@ -702,7 +711,15 @@ def parse(
         )
 
     for table, table_section in tables:
-        stray = _adopt_stray_cells(table)
+        stray, not_rows = _adopt_stray_cells(table)
+        if not_rows:
+            p.add(
+                not_rows[0],
+                Severity.ERROR,
+                "cells-outside-rows",
+                f"{len(not_rows)} run(s) of more than {_MAX_COLUMNS} table cells outside any "
+                f"<tr>, first at line {not_rows[0]}: not a row of any SAR table, not read",
+            )
         if stray:
             p.add(
                 stray[0],
