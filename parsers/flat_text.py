@@ -40,6 +40,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from . import carried
 from .model import Diagnostic, PageRef, ParsedPage, Severity
@@ -94,6 +95,48 @@ _MARKUP_RE = re.compile(
 _HEADING_LINES = 50
 # Sniffing reads only the start of a page: headers sit in the first few hundred lines.
 _SNIFF_CHARS = 400_000
+
+
+# Lines a text page may have: every line becomes several objects (some 200 bytes), so a
+# 20 MB page of 10 million short lines took 1.8 GB. The flat text of the largest real
+# page (ec2, 2026) has 33,670 lines.
+MAX_LINES = 200_000
+
+
+def too_many_lines(text: str, ref: PageRef) -> ParsedPage | None:
+    """An empty page with an error diagnostic when ``text`` has more than
+    :data:`MAX_LINES` lines; None otherwise."""
+    lines = text.count("\n") + 1
+    if lines <= MAX_LINES:
+        return None
+    message = (
+        f"page has {lines} lines, more than the {MAX_LINES} this parser reads in one page "
+        "(the largest real page has under 35,000); page not read"
+    )
+    problem = Diagnostic(ref.page, None, Severity.ERROR, "too-complex", message)
+    return ParsedPage(ref, None, None, diagnostics=(problem,))
+
+
+# The heading of the last section of every SAR page, in the text formats.
+_KEYS_SECTION = re.compile(r"^\s*condition\s+(?:context\s+)?keys\s+for\s", re.I)
+
+
+def truncation(page: str, lines: Sequence[str], start: int) -> Diagnostic | None:
+    """A warning when no "Condition keys for X" section follows the actions table that
+    starts at line ``start`` (1-based): every SAR page ends with that section (even a
+    page without keys says so there), so the text is cut off, and whatever came after
+    the cut is missing without a trace otherwise. (The same words at the top of the page,
+    in its list of topics, do not count.)"""
+    if any(_KEYS_SECTION.match(line) for line in islice(lines, start, None)):
+        return None
+    return Diagnostic(
+        page,
+        len(lines),
+        Severity.WARNING,
+        "truncated",
+        "the text ends before its 'Condition keys for' section, which every SAR page "
+        "ends with: the page looks truncated, content after the cut is missing",
+    )
 
 
 def service_prefix(text: str) -> str | None:
@@ -317,6 +360,8 @@ _KEY_LINE = re.compile(
 class _Region:
     kind: str
     lines: list[tuple[int, str]]
+    line: int
+    """Line of its header."""
 
 
 def _regions(lines: Sequence[str]) -> list[_Region]:
@@ -327,7 +372,7 @@ def _regions(lines: Sequence[str]) -> list[_Region]:
         line = clean(raw)
         kind = next((k for k, rx in _HEADERS if rx.match(line)), None)
         if kind is not None:
-            current = _Region(kind, [])
+            current = _Region(kind, [], no)
             out.append(current)
         elif SECTION_RE.match(line):
             current = None
@@ -452,6 +497,9 @@ def layout_of(header_line: str) -> str:
 
 def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     """Reconstruct the catalog rows of one flat-text page."""
+    refused = too_many_lines(text, PageRef(source, FORMAT, "unknown", url))
+    if refused is not None:
+        return refused
     lines = text.splitlines()
     regions = _regions(lines)
     header = next((clean(ln) for ln in lines if _ACTIONS_HEADER.match(clean(ln))), "")
@@ -488,6 +536,9 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
         )
     found = {r.kind for r in regions}
     diags.extend(missing_tables(source, text, found, _TABLE_NAMES))
+    actions_at = next((r.line for r in regions if r.kind == "actions"), None)
+    if actions_at is not None and (cut := truncation(source, lines, actions_at)) is not None:
+        diags.append(cut)
     diags.extend(scenario_diagnostics(source, pending))
     structure = structure_lost(source, ambiguous)
     if structure is not None:

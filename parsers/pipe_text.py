@@ -60,6 +60,8 @@ from .flat_text import (
     service_prefix,
     split_resources,
     tokens,
+    too_many_lines,
+    truncation,
 )
 from .model import Diagnostic, PageRef, ParsedPage, Severity
 from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, parse_access_levels
@@ -118,6 +120,8 @@ class _Table:
     header: list[str]
     rows: list[tuple[int, str]] = field(default_factory=list)
     """Logical rows: first line number and the joined text."""
+    line: int = 0
+    """Line of its header."""
 
 
 def _columns(header: Sequence[str]) -> dict[str, int]:
@@ -172,7 +176,7 @@ def _tables(lines: Sequence[str]) -> list[_Table]:
         line = raw.strip()
         kind = _table_kind(cells_of(line)) if "|" in line else None
         if kind is not None:
-            table = _Table(kind, cells_of(line))
+            table = _Table(kind, cells_of(line), line=no)
             out.append(table)
             parts[id(table)] = []
             pipes = len(table.header)
@@ -482,6 +486,9 @@ def _read_keys(table: _Table, unparsed: Unparsed) -> list[KeyRow]:
 
 def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     """Reconstruct the catalog rows of one pipe-text page."""
+    refused = too_many_lines(text, PageRef(source, FORMAT, "unknown", url))
+    if refused is not None:
+        return refused
     lines = text.splitlines()
     tables = _tables(lines)
     header = next((" ".join(t.header) for t in tables if t.kind == "actions"), "")
@@ -513,6 +520,9 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
             Diagnostic(source, None, Severity.ERROR, "no-tables", "no actions table in the text")
         )
     diags.extend(missing_tables(source, text, {t.kind for t in tables}, _TABLE_NAMES))
+    actions_at = next((t.line for t in tables if t.kind == "actions"), None)
+    if actions_at is not None and (cut := truncation(source, lines, actions_at)) is not None:
+        diags.append(cut)
     diags.extend(d for u in unparsed.values() if (d := u.diagnostic(source)) is not None)
     return build_page(
         ref,
