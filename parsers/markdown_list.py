@@ -56,6 +56,7 @@ from .markdown_table import (
     sections,
     table_kind,
     title_and_prefix,
+    truncation,
     unknown_table,
 )
 from .model import Diagnostic, PageRef, ParsedPage, Severity
@@ -562,6 +563,8 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
 
     if not page.actions:
         page.diag(None, Severity.ERROR, "no-actions", "no actions table or list found")
+    elif (cut := truncation(source, body)) is not None:
+        page.diags.append(cut)
     if page.unresolved:
         _, href, line = page.unresolved[0]
         names = ", ".join(name for name, _, _ in page.unresolved)

@@ -149,6 +149,51 @@ def _bounded_inline(state: StateCore) -> None:
 MD.core.ruler.at("inline", _bounded_inline)
 
 
+# The last section of every page: a heading (2018 on) or a bold line (2017).
+_KEYS_SECTION = re.compile(
+    r"^(?:#+[ \t]+|\*\*)condition[ \t]+(?:context[ \t]+)?keys[ \t]+for[ \t]", re.I | re.M
+)
+
+
+def truncation(source: str, text: str) -> Diagnostic | None:
+    """A warning when the page has no "Condition keys for X" section, which every page
+    ends with (even one without keys says so there): it is cut off."""
+    if _KEYS_SECTION.search(text):
+        return None
+    return Diagnostic(
+        source,
+        text.count("\n") + 1,
+        Severity.WARNING,
+        "truncated",
+        "the page ends before its 'Condition keys for' section, which every SAR page ends "
+        "with: the page looks truncated, content after the cut is missing",
+    )
+
+
+def _broken_tables(tokens: Sequence[Token], source: str) -> list[Diagnostic]:
+    """Paragraphs laid out like a pipe table (two or more lines starting with ``|``) that
+    markdown-it did not read as one: a damaged delimiter row turns a whole table into
+    text, and its rows would vanish without a word."""
+    out: list[Diagnostic] = []
+    for i, token in enumerate(tokens[:-1]):
+        if token.type != "paragraph_open":
+            continue
+        lines = tokens[i + 1].content.split("\n", 2)
+        if len(lines) >= 2 and all(line.lstrip().startswith("|") for line in lines[:2]):
+            line = token.map[0] + 1 if token.map else None
+            out.append(
+                Diagnostic(
+                    source,
+                    line,
+                    Severity.WARNING,
+                    "not-a-table",
+                    f"lines from {line} are laid out like a pipe table but are not one (no "
+                    "valid delimiter row under the header): read as text, rows not read",
+                )
+            )
+    return out
+
+
 def parse_markdown(text: str, source: str) -> tuple[SyntaxTreeNode | None, list[Diagnostic]]:
     """The syntax tree of a markdown page within the bounds above, and diagnostics for
     what the bounds left out; None (with an error) for a page over the block bound."""
@@ -168,7 +213,7 @@ def parse_markdown(text: str, source: str) -> tuple[SyntaxTreeNode | None, list[
         ]
     env: dict[str, Any] = {"inline_tokens": 0, "plain": {}}
     tokens = MD.parse(text, env)
-    diags: list[Diagnostic] = []
+    diags = _broken_tables(tokens, source)
     for reason, at in env["plain"].items():
         diags.append(
             Diagnostic(
@@ -762,6 +807,8 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
         )
     elif not page.actions and not page.actions_table:
         page.diag(None, Severity.ERROR, "no-actions", "no actions table, list or placeholder found")
+    if page.actions and (cut := truncation(source, text)) is not None:
+        page.diags.append(cut)
 
     layout = (
         "userguide-md-2017" if page.lists_2017 and not page.actions_table else "userguide-md-table"
