@@ -238,6 +238,14 @@ _MAX_COLSPAN = 100
 _MAX_COLUMNS = 32
 
 
+def _misplaced_rows(table: _HtmlElement) -> int:
+    """How many rows of ``table`` (not of a table nested in it) are not its own rows:
+    ``<t </td>`` in a cell opens an element that the rows after it end up inside."""
+    own = sum(1 for _ in _table_rows(table))
+    below = sum(1 for tr in table.iter("tr") if next(tr.iterancestors("table")) is table)
+    return below - own
+
+
 def _adopt_stray_cells(table: _HtmlElement) -> tuple[list[int | None], list[int | None]]:
     """Put each run of cells that sits directly under the table (or its ``thead``,
     ``tbody``, ``tfoot``), where a missing ``<tr>`` start tag leaves them, into a row of
@@ -631,7 +639,9 @@ def parse(
     # A document starts (after comments and a doctype) with <html>; anything else is a
     # fragment, which cannot be told apart from a truncated page by its end.
     is_document = bool(_HTML_TAG.match(head, start.end() if start else 0))
-    root, fatal = _document(text.encode("utf-8", "replace") if utf8 is None else utf8)
+    if utf8 is None:
+        utf8 = text.encode("utf-8", "replace")
+    root, fatal = _document(utf8)
     if fatal:
         first = fatal[0]
         p.add(
@@ -728,6 +738,15 @@ def parse(
                 f"{len(stray)} run(s) of table cells outside any <tr> (a missing <tr> start "
                 f"tag), first at line {stray[0]}: each read as one row",
             )
+        misplaced = _misplaced_rows(table)
+        if misplaced:
+            p.add(
+                table.sourceline,
+                Severity.ERROR,
+                "rows-misplaced",
+                f"{misplaced} row(s) of this table sit inside another element of it, not "
+                "under the table (broken markup, such as a tag left open in a cell): not read",
+            )
         headers, body = _header(table)
         if len(headers) > _MAX_COLUMNS:
             p.add(
@@ -792,6 +811,17 @@ def parse(
             "no-actions-table",
             "page has no actions table; no actions read",
         )
+    swallowed = _swallowed(utf8, root)
+    if swallowed is not None:
+        p.add(
+            None,
+            Severity.ERROR,
+            "markup-lost",
+            f"{swallowed} row and cell start tags of the source are not elements of the "
+            "parsed page "
+            "(broken markup before them, such as an open quote or comment, made them "
+            "text): rows may be missing",
+        )
     if is_document and not _HTML_END.search(text[-_DOC_TAIL_CHARS:]):
         p.add(
             None,
@@ -813,6 +843,19 @@ def parse(
         keys=p.keys,
         diagnostics=p.diags,
     )
+
+
+_ROW_OR_CELL_TAG = re.compile(rb"<[tT][rRdDhH][\s>/]")
+
+
+def _swallowed(utf8: bytes, root: _HtmlElement) -> str | None:
+    """How many of the ``<tr>``, ``<td>`` and ``<th>`` start tags written in the source
+    are not elements of the parsed tree, or None. Broken markup (an attribute quote or a
+    comment left open) makes libxml2 read the rows after it as text, without an error to
+    say so; every real page has as many such elements as start tags."""
+    written = len(_ROW_OR_CELL_TAG.findall(utf8))
+    parsed = sum(1 for _ in root.iter("tr", "td", "th"))
+    return f"{written - parsed} of {written}" if parsed < written else None
 
 
 def _template_date(src: str) -> str | None:
