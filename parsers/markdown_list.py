@@ -545,6 +545,8 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
             page.anchors = True
         if node.type == "table":
             table = read_table(node, source_lines)
+            if (overfull := table.overfull(source)) is not None:
+                page.diags.append(overfull)
             kind = table_kind(table)
             if _operations_table(table):
                 _table_operations(table, page)

@@ -407,6 +407,21 @@ class Table:
     rows: tuple[TableRow, ...]
     line: int | None
 
+    def overfull(self, source: str) -> Diagnostic | None:
+        """A warning for rows with more cells than the header: markdown-it drops the
+        extra cells, and a row joined to the next by a lost line break loses that row."""
+        lines = [r.line for r in self.rows if r.source_cells > len(self.header)]
+        if not lines:
+            return None
+        return Diagnostic(
+            source,
+            lines[0],
+            Severity.WARNING,
+            "row-cell-count",
+            f"{len(lines)} table row(s) have more cells than the header's "
+            f"{len(self.header)} (first at line {lines[0]}); the extra cells are not read",
+        )
+
     def column(self, *names: str) -> int | None:
         """Index of the first column whose normalised header is one of ``names``."""
         for name in names:
@@ -769,6 +784,8 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     for section, node in sections(root, _SECTION_HEADINGS, _SECTION_PARAGRAPHS):
         if node.type == "table":
             table = read_table(node, source_lines)
+            if (overfull := table.overfull(source)) is not None:
+                page.diags.append(overfull)
             kind = table_kind(table)
             if kind == "actions":
                 page.actions_table = True
