@@ -402,8 +402,13 @@ def _action_line(line: str) -> PendingAction | None:
 
 
 def _read_actions(
-    region: _Region, known_resources: set[str], unparsed: Unparsed
+    region: _Region,
+    known_resources: set[str],
+    unparsed: Unparsed,
+    merged: list[tuple[int, str, int]],
 ) -> list[PendingAction]:
+    """The actions of a region; ``merged`` gets (line, action, line) for each action line
+    read as the end of a wrapped one although it could stand alone."""
     actions: list[PendingAction] = []
     pending: list[tuple[int, str]] = []
     for no, line in region.lines:
@@ -422,6 +427,11 @@ def _read_actions(
                 if started is not None:
                     started.line = window[0][0]
                     del pending[-len(window) :]
+                    alone = _action_line(line)
+                    if alone is not None and alone.cell[:1].isupper():
+                        # Either one action wrapped over lines or two, the first with a
+                        # damaged access level: the text cannot tell which.
+                        merged.append((started.line, alone.cell, no))
             if started is None:
                 started = _action_line(line)
                 if started is not None:
@@ -516,11 +526,12 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
         for x in _read_resources(r, unparsed["resources"])
     ]
     known_resources = {resource_key(r.name) for r in resources}
+    merged: list[tuple[int, str, int]] = []
     pending = [
         a
         for r in regions
         if r.kind == "actions"
-        for a in _read_actions(r, known_resources, unparsed["actions"])
+        for a in _read_actions(r, known_resources, unparsed["actions"], merged)
     ]
     rows: list[ActionRow] = []
     ambiguous: list[PendingAction] = []
@@ -540,6 +551,19 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     if actions_at is not None and (cut := truncation(source, lines, actions_at)) is not None:
         diags.append(cut)
     diags.extend(scenario_diagnostics(source, pending))
+    if merged:
+        first, name, at = merged[0]
+        diags.append(
+            Diagnostic(
+                source,
+                first,
+                Severity.WARNING,
+                "ambiguous-wrap",
+                f"{len(merged)} action line(s) read as the end of a line wrapped from above "
+                f"although each could be an action of its own (first: {name} at line {at}): "
+                "if the line above lost its access level, that action is merged into it",
+            )
+        )
     structure = structure_lost(source, ambiguous)
     if structure is not None:
         diags.append(structure)
