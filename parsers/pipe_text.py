@@ -122,6 +122,9 @@ class _Table:
     """Logical rows: first line number and the joined text."""
     line: int = 0
     """Line of its header."""
+    after: list[tuple[int, str]] = field(default_factory=list)
+    """Lines with cells after prose ended the table (before the next section): rows cut
+    off by a line that lost its ``|``, not read."""
 
 
 def _columns(header: Sequence[str]) -> dict[str, int]:
@@ -172,6 +175,7 @@ def _tables(lines: Sequence[str]) -> list[_Table]:
     # The lines of each table's logical rows, joined once at the end (joining each line
     # as it came made a row wrapped over n lines cost n**2).
     parts: dict[int, list[list[str]]] = {}
+    ended: _Table | None = None  # a table that prose ended, until the next section
     for no, raw in enumerate(lines, 1):
         line = raw.strip()
         kind = _table_kind(cells_of(line)) if "|" in line else None
@@ -180,11 +184,14 @@ def _tables(lines: Sequence[str]) -> list[_Table]:
             out.append(table)
             parts[id(table)] = []
             pipes = len(table.header)
-            continue
-        if table is None:
+            ended = None
             continue
         if SECTION_RE.match(line):
-            table = None
+            table = ended = None
+            continue
+        if table is None:
+            if ended is not None and "|" in line:
+                ended.after.append((no, line))
             continue
         if not line or _SEPARATOR.match(line):
             continue
@@ -196,7 +203,7 @@ def _tables(lines: Sequence[str]) -> list[_Table]:
             complete = _is_action_row(cells_of(line), cols)
         if complete:
             if "|" not in line and not _wrapped_first_cell(line, lines, no):
-                table = None  # prose after the table
+                ended, table = table, None  # prose after the table
                 continue
             table.rows.append((no, ""))
             parts[id(table)].append([line])
@@ -502,6 +509,8 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
         if t.kind == "resources"
         for r in _read_resources(t, unparsed["resources"])
     ]
+    for t in tables:
+        unparsed[t.kind].lines.extend(t.after)
     known = {resource_key(r.name) for r in resources}
     diags: list[Diagnostic] = []
     rows: list[ActionRow] = []
