@@ -214,12 +214,33 @@ def _csv_header(name: str) -> str:
     return ",".join(CSV_COLUMNS[name]) + "\n"
 
 
+# CSV injection (OWASP): a spreadsheet runs a cell that starts with one of these as a
+# formula (`=HYPERLINK(...)` in a description). Such a cell is written with a `'` in
+# front, which spreadsheets show as text; so is a cell that starts with `'` itself, so
+# that a reader gets every value back exactly by dropping the first character of each
+# cell that starts with `'` (see the README).
+_FORMULA_START = frozenset("=+-@\t\r'")
+
+
+def defuse(field: str) -> str:
+    """``field`` as written in a CSV cell: with a `'` in front when it starts with a
+    character that makes a spreadsheet read a formula (or with `'`)."""
+    return f"'{field}" if field[:1] in _FORMULA_START and field else field
+
+
+def _defused(row: tuple[str, ...]) -> tuple[str, ...]:
+    for field in row:
+        if field[:1] in _FORMULA_START and field:
+            return tuple(map(defuse, row))
+    return row
+
+
 def _csv_rows(services: Iterable[Service], name: str) -> str:
     """The lines of the services' rows of one CSV table, each with its line break."""
     commas = len(CSV_COLUMNS[name]) - 1
     lines = _Lines()
     formatted = csv.writer(lines, lineterminator="\n")
-    for row in _ROWS[name](services):
+    for row in map(_defused, _ROWS[name](services)):
         line = ",".join(row)
         if line.count(",") == commas and '"' not in line and "\n" not in line and "\r" not in line:
             lines.append(line)
@@ -587,6 +608,7 @@ def diagnostics_csv_text(
     out = csv.writer(lines, lineterminator="\n")
     for d in diagnostics:
         line = "" if d.line is None else str(d.line)
-        out.writerow((diagnostic_file(d, files), line, d.severity.value, d.code, d.message))
+        row = (diagnostic_file(d, files), line, d.severity.value, d.code, d.message)
+        out.writerow(_defused(row))
     lines.append("")
     return "\n".join(lines)
