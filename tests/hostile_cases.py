@@ -369,17 +369,19 @@ CATALOGS = [
         "service-name-number", lambda d: _s3(d).update(name=3), re.escape("at $.services.s3.name:")
     ),
     _catalog_case(
-        "service-name-null", lambda d: _s3(d).update(name=None), re.escape("at $.services.s3.name:")
+        "service-name-object",
+        lambda d: _s3(d).update(name={}),
+        re.escape("at $.services.s3.name:"),
     ),
     _catalog_case(
         "row-name-null",
         lambda d: _action(d)["resource_types"][0].update(name=None),
-        _ACTION_AT + re.escape("resource_types[0].name:"),
+        _ACTION_AT + re.escape("resource_types"),
     ),
     _catalog_case(
         "condition-keys-numbers",
         lambda d: _action(d).update(condition_keys=[1, 2]),
-        _ACTION_AT + re.escape("condition_keys[0]:"),
+        _ACTION_AT + re.escape("condition_keys"),
     ),
     _catalog_case(
         "condition-keys-string",
