@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import NamedTuple, TypeVar
 
 from . import carried
@@ -418,6 +419,35 @@ def _group_actions(rows: Iterable[ActionRow], d: _Diags) -> list[_Group]:
     return groups
 
 
+# Bidirectional controls (embeddings, overrides, isolates, marks): a name holding one
+# displays other than it reads (U+202E turns "s3:GetObject\u202etcejbO" around), so a
+# policy author could be shown one action and grant another.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _bidi_names(page: ParsedPage, d: _Diags) -> None:
+    """One warning for the names of a page that hold bidirectional controls."""
+    names = [
+        *([("prefix", page.prefix, None)] if page.prefix else []),
+        *(("action", a.name, a.line) for a in page.actions),
+        *(("resource type", r.name, r.line) for r in page.resource_types),
+        *(("condition key", k.name, k.line) for k in page.condition_keys),
+    ]
+    if not _BIDI.search("".join(name for _, name, _ in names)):
+        return
+    found = [(what, name, line) for what, name, line in names if _BIDI.search(name)]
+    what, name, line = found[0]
+    controls = sorted({f"U+{ord(c):04X}" for _, n, _ in found for c in _BIDI.findall(n)})
+    d.add(
+        line,
+        Severity.WARNING,
+        "bidi-control",
+        f"{len(found)} name(s) hold bidirectional control characters ({', '.join(controls)}) "
+        f"that make them display other than they read (first: {what} {name!r}); kept as "
+        "written",
+    )
+
+
 def build_page(
     ref: PageRef,
     *,
@@ -445,12 +475,14 @@ def build_page(
             "no-access-level",
             f"{len(missing)} action(s) have no access level on the page (first: {missing[0].name})",
         )
-    return ParsedPage(
+    page = ParsedPage(
         ref=ref,
         prefix=compact(prefix).lower() if prefix else None,
         service_name=clean(service_name) if service_name else None,
         actions=tuple(built),
         resource_types=tuple(resource_types),
         condition_keys=tuple(condition_keys),
-        diagnostics=tuple(d.items),
+        diagnostics=(),
     )
+    _bidi_names(page, d)
+    return replace(page, diagnostics=tuple(d.items))
