@@ -70,16 +70,16 @@ def _write(tmp: Path, name: str, data: str | bytes) -> Path:
 # --------------------------------------------------------------------------- service reference
 
 
-def _sr_case(name: str, mutate: Callable[[dict], None]) -> Case:
+def _sr_case(
+    name: str, mutate: Callable[[dict], None], codes: frozenset[str] = frozenset({"bad-field"})
+) -> Case:
     def make(corpus: Path, tmp: Path) -> tuple[list[str], Path | None]:
         original = corpus / SR_2026 / "s3" / "s3.json"
         data = json.loads(original.read_bytes())
         mutate(data)
         return _build(corpus, _write(tmp, "s3.json", json.dumps(data)), tmp), original
 
-    return Case(
-        f"service-reference-{name}", "crash: wrong-typed JSON", make, frozenset({"bad-field"})
-    )
+    return Case(f"service-reference-{name}", "crash: wrong-typed JSON", make, frozenset(codes))
 
 
 def _first_action(field: str, value: object) -> Callable[[dict], None]:
@@ -93,6 +93,11 @@ SERVICE_REFERENCE = [
     _sr_case("resources-number", _first_action("Resources", 7)),
     _sr_case("resources-object", _first_action("Resources", {"Name": "object"})),
     _sr_case("top-resources-string", lambda data: data.__setitem__("Resources", "bucket")),
+    _sr_case(
+        "bidi-override-in-action",
+        lambda data: data["Actions"][0].update(Name=data["Actions"][0]["Name"] + "\u202e"),
+        codes=frozenset({"bidi-control"}),
+    ),
 ]
 
 
@@ -238,6 +243,20 @@ HTML = [
         _missing_tr("awscloudwatchrum-GetAppMonitor"),
         {"row-without-tr"},
         must_have=("rum:GetAppMonitor",),
+    ),
+    _html_case(
+        "html-bidi-override-in-action",
+        "smaller: bidi controls in names",
+        RUM,
+        lambda text: text.replace("GetAppMonitor\n", "GetApp\u202erotinoM\n", 1),
+        {"bidi-control"},
+    ),
+    _html_case(
+        "html-bidi-isolate-in-prefix",
+        "smaller: bidi controls in names",
+        RUM,
+        lambda text: text.replace("\n             rum\n", "\n             r\u2067um\u2069\n", 1),
+        {"bidi-control"},
     ),
     _html_case(
         "html-20mb-of-cells",
