@@ -29,7 +29,10 @@ if TYPE_CHECKING:
     from iam_catalog.parsers.model import Catalog
 
 # name -> module, imported only when that export runs (the command line stays quick).
-EXPORTS: dict[str, str] = {}
+EXPORTS: dict[str, str] = {
+    "policy-sentry": "iam_catalog.output.exports.policy_sentry",
+    "parliament": "iam_catalog.output.exports.parliament",
+}
 
 
 def load(name: str) -> ModuleType:
