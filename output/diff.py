@@ -42,12 +42,16 @@ Severity (the most severe rule that applies wins):
   does not carry its actions (a diagnostic in :data:`SOURCE_GAP_CODES`) are
   ``info`` removals, as the catalog cannot tell a removal from a gap.
 - ``security``: an access level changed to or from ``Permissions management``
-  or ``Write``; a dependent action the action did not have before.
+  or ``Write``; a dependent action the action did not have before; a new action
+  with ``Permissions management`` access, or one that can pass roles
+  (``iam:PassRole`` among its dependent actions), unless the old source did not
+  carry that service's actions.
 - ``info``: everything else.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -58,6 +62,7 @@ from iam_catalog.parsers.model import (
     AccessLevel,
     Action,
     Catalog,
+    CatalogSource,
     ConditionKey,
     ResourceType,
     ResourceTypeRow,
@@ -145,6 +150,11 @@ class Change:
     """Old value of ``field``; None when the field did not exist."""
     new: Value = None
     """New value of ``field``; None when the field no longer exists."""
+    subject: Action | ResourceType | ConditionKey | None = dataclasses.field(
+        default=None, compare=False
+    )
+    """The item itself (the new one, else the old), for reports: an added action's access
+    levels and description, links to its page and API reference. Not in the JSON."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (DESIGN.md, "Diff")."""
@@ -285,6 +295,24 @@ class CatalogDiff:
             out.setdefault(n.service, []).append(n)
         return out
 
+    old_source: CatalogSource | None = None
+    """The old catalog's ``source`` (kind, id, pages, note), for reports; not in the JSON."""
+    new_source: CatalogSource | None = None
+    """The new catalog's ``source``, for reports; not in the JSON."""
+    pages: tuple[tuple[str, str, str], ...] = ()
+    """``(prefix, "old" | "new", page)`` of every changed service's first page with an
+    address: ``page`` is ``<url>`` or ``<url>#<anchor base>`` (the page id, whose anchors
+    are ``<base>-<name>``). For links in reports; not in the JSON."""
+
+    def page_link(self, prefix: str, side: str) -> tuple[str, str] | None:
+        """(url, anchor base or "") of ``prefix``'s page on ``side`` (else the other side)."""
+        found = {s: page for p, s, page in self.pages if p == prefix}
+        page = found.get(side) or found.get("new" if side == "old" else "old")
+        if page is None:
+            return None
+        url, _, base = page.partition("#")
+        return url, base
+
     def service_name(self, prefix: str) -> str:
         """The name of a changed service ('' if unknown)."""
         return dict(self.service_names).get(prefix, "")
@@ -374,6 +402,23 @@ def _level_values(levels: Iterable[AccessLevel]) -> tuple[str, ...]:
     return tuple(level.value for level in levels)
 
 
+PASS_ROLE = "iam:passrole"
+"""A dependent action by which an action can hand a role to a service (lower-cased)."""
+
+
+def _added_severity(item: Service | Action | ResourceType | ConditionKey) -> ChangeSeverity:
+    """A new action with Permissions management access, or one that can pass roles
+    (``iam:PassRole`` among its dependent actions), is ``security``; other additions
+    are ``info``."""
+    if not isinstance(item, Action):
+        return ChangeSeverity.INFO
+    if AccessLevel.PERMISSIONS_MANAGEMENT in (item.access_level, *item.access_levels):
+        return ChangeSeverity.SECURITY
+    if PASS_ROLE in _action_dependents(item):
+        return ChangeSeverity.SECURITY
+    return ChangeSeverity.INFO
+
+
 # --------------------------------------------------------------------------- per kind
 
 
@@ -386,6 +431,8 @@ class _ServiceDiff:
         self.not_carried: tuple[set[tuple[str, frozenset[str]]], ...] = (set(), set())
         """(item type, ``not_carried``) of the old and of the new items compared (few
         distinct: the items of a page share their page's set)."""
+        # The item whose changes are being collected, carried on each as its subject.
+        self.subject: Action | ResourceType | ConditionKey | None = None
 
     def add(
         self,
@@ -396,7 +443,9 @@ class _ServiceDiff:
         old: Value = None,
         new: Value = None,
     ) -> None:
-        self.changes.append(Change(kind, self.service, severity, item, field, old, new))
+        self.changes.append(
+            Change(kind, self.service, severity, item, field, old, new, self.subject)
+        )
 
     def name(
         self, kind: ChangeKind, item: str | None, old: str, new: str, field: str = "name"
@@ -430,6 +479,7 @@ class _ServiceDiff:
     def action(self, old: Action, new: Action) -> None:
         if old == new:  # most actions of two releases are alike; skip the field walk
             return
+        self.subject = new
         kind, item = ChangeKind.ACTION_CHANGED, new.name
         info = ChangeSeverity.INFO
         self.name(kind, item, old.name, new.name)
@@ -564,6 +614,7 @@ class _ServiceDiff:
     # ----------------------------------------------------------- resource types
 
     def resource_type(self, old: ResourceType, new: ResourceType) -> None:
+        self.subject = new
         kind, item = ChangeKind.RESOURCE_TYPE_CHANGED, new.name
         self.name(kind, item, old.name, new.name)
         if set(old.arn_formats) != set(new.arn_formats) and self.both(old, new, "arn_formats"):
@@ -582,6 +633,7 @@ class _ServiceDiff:
     # ----------------------------------------------------------- condition keys
 
     def condition_key(self, old: ConditionKey, new: ConditionKey) -> None:
+        self.subject = new
         kind, item = ChangeKind.CONDITION_KEY_CHANGED, new.name
         self.name(kind, item, old.name, new.name)
         if old.description != new.description and self.both(old, new, "description"):
@@ -600,19 +652,26 @@ class _ServiceDiff:
         item_type: str,
         compare: Callable[[Any, Any], None],
         removal: ChangeSeverity = ChangeSeverity.BREAKING,
+        rate_additions: bool = True,
     ) -> None:
         old_by, new_by = _index(olds, _item_name), _index(news, _item_name)
         added, removed = ChangeKind(f"{item_type}_added"), ChangeKind(f"{item_type}_removed")
         for key in sorted(new_by.keys() - old_by.keys()):
-            self.add(added, ChangeSeverity.INFO, _item_name(new_by[key]))
+            item = new_by[key]
+            self.subject = None if isinstance(item, Service) else item
+            rated = _added_severity(item) if rate_additions else ChangeSeverity.INFO
+            self.add(added, rated, _item_name(item))
         for key in sorted(old_by.keys() - new_by.keys()):
-            self.add(removed, removal, _item_name(old_by[key]))
+            item = old_by[key]
+            self.subject = None if isinstance(item, Service) else item
+            self.add(removed, removal, _item_name(item))
         olds_nc, news_nc = self.not_carried
         for key in sorted(old_by.keys() & new_by.keys()):
             before, after = old_by[key], new_by[key]
             olds_nc.add((item_type, before.not_carried))
             news_nc.add((item_type, after.not_carried))
             compare(before, after)
+        self.subject = None
 
     def fields_not_compared(self, old: Service, new: Service) -> Iterator[NotCompared]:
         """The fields of this service that one side (or both) did not carry."""
@@ -643,7 +702,11 @@ def _item_name(item: Service | Action | ResourceType | ConditionKey) -> str:
 
 
 def _service_changes(
-    old: Service | None, new: Service | None, new_gap: bool, not_compared: list[NotCompared]
+    old: Service | None,
+    new: Service | None,
+    new_gap: bool,
+    not_compared: list[NotCompared],
+    old_gap: bool = False,
 ) -> Iterator[Change]:
     present = new if new is not None else old
     assert present is not None
@@ -664,6 +727,8 @@ def _service_changes(
         "action",
         sd.action,
         ChangeSeverity.INFO if new_gap else ChangeSeverity.BREAKING,
+        # actions the old source did not carry are not new: no security rating for them
+        rate_additions=not old_gap,
     )
     sd.items(
         o.resource_types if o else (),
@@ -722,17 +787,24 @@ def diff(old: Catalog, new: Catalog) -> CatalogDiff:
     names: list[tuple[str, str]] = []
     gaps: list[tuple[str, str]] = []
     not_compared: list[NotCompared] = []
+    pages: list[tuple[str, str, str]] = []
     for key in sorted(old_by.keys() | new_by.keys()):
         # Within a service the changes come out item by item in field order;
         # a stable sort by (kind, item) keeps that field order.
         found = sorted(
-            _service_changes(old_by.get(key), new_by.get(key), key in new_gaps, not_compared),
+            _service_changes(
+                old_by.get(key), new_by.get(key), key in new_gaps, not_compared, key in old_gaps
+            ),
             key=_sort_key,
         )
         if not found:
             continue
         service = new_by.get(key) or old_by[key]
         names.append((service.prefix, service.name))
+        for side, present in (("old", old_by.get(key)), ("new", new_by.get(key))):
+            link = page_link(present) if present is not None else None
+            if link is not None:
+                pages.append((service.prefix, side, link))
         kinds = {c.kind for c in found}
         if key in old_gaps and ChangeKind.ACTION_ADDED in kinds:
             gaps.append((service.prefix, "old"))
@@ -749,7 +821,21 @@ def diff(old: Catalog, new: Catalog) -> CatalogDiff:
         source_label(old),
         source_label(new),
         tuple(not_compared),
+        old.source,
+        new.source,
+        tuple(pages),
     )
+
+
+def page_link(service: Service) -> str | None:
+    """``<url>#<anchor base>`` of the service's first page with an address (a SAR page id
+    ``list_amazons3`` has anchors ``amazons3-<name>``), ``<url>`` when its anchors are
+    unknown, None when no page has an address."""
+    for page in service.pages:
+        if page.url:
+            base = page.page.removeprefix("list_") if page.page.startswith("list_") else ""
+            return f"{page.url}#{base}" if base else page.url
+    return None
 
 
 def source_label(catalog: Catalog) -> str:

@@ -704,3 +704,58 @@ def test_actions_missing_because_the_new_source_lacks_them_are_info_removals():
     plain = diff(BASE, with_s3(actions=()))
     assert {c.severity for c in plain.changes} == {BREAKING}
     assert plain.source_gaps == ()
+
+
+def test_a_new_action_that_manages_permissions_or_passes_roles_is_security():
+    new = with_s3(
+        actions=(
+            GET,
+            PUT,
+            act("PutBucketPolicy", P),
+            act("TagAndWrite", T, access_levels=(T, P)),
+            act("CreateJob", W, resource_types=(row("job", True, deps=("IAM:PassRole",)),)),
+            act("CreateThing", W, dependent_actions=("iam:PassRole",)),
+            act("CreateOther", W, dependent_actions=("iam:CreateServiceLinkedRole",)),
+            act("ListThings", L),
+        )
+    )
+    rated = {c.item: c.severity for c in diff(BASE, new).changes}
+    assert rated == {
+        "CreateJob": SECURITY,
+        "CreateOther": INFO,
+        "CreateThing": SECURITY,
+        "ListThings": INFO,
+        "PutBucketPolicy": SECURITY,
+        "TagAndWrite": SECURITY,
+    }
+    # each added action carries itself, for the reports (access levels, description)
+    assert {c.subject.name for c in diff(BASE, new).changes} == set(rated)
+
+
+def test_actions_the_old_source_did_not_carry_are_not_rated_as_new_permissions():
+    gap = Diagnostic(
+        "list_s3", 1, Severity.WARNING, "actions-not-in-source", "no actions in this source"
+    )
+    old = replace(with_s3(actions=()), diagnostics=(gap,))
+    new = with_s3(actions=(GET, act("PutBucketPolicy", P)))
+    assert {(c.item, c.severity) for c in diff(old, new).changes} == {
+        ("GetObject", INFO),
+        ("PutBucketPolicy", INFO),
+    }
+
+
+def test_the_diff_carries_each_side_s_source_and_page_for_the_reports():
+    old = replace(BASE, source=replace(BASE.source, note="the old pages"))
+    page = PageRef(
+        "list_amazons3", "html", "sar-2023", "https://docs.aws.amazon.com/x/list_amazons3.html"
+    )
+    new = with_s3(pages=(page,), actions=(GET,))
+    result = diff(old, new)
+    assert result.old_source is not None and result.old_source.note == "the old pages"
+    assert result.new_source == new.source
+    assert result.page_link("s3", "new") == (
+        "https://docs.aws.amazon.com/x/list_amazons3.html",
+        "amazons3",
+    )
+    # the old page has no address: an old item links to the new page
+    assert result.page_link("s3", "old") == result.page_link("s3", "new")
