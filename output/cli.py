@@ -222,7 +222,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             f.write(text.encode("utf-8"))
     else:
         write_stdout(text)
-    return EXIT_OK if result.is_empty else EXIT_CHANGED
+    return EXIT_OK if result.is_empty or args.exit_zero else EXIT_CHANGED
 
 
 def write_stdout(text: str) -> None:
@@ -516,9 +516,11 @@ def make_parser() -> argparse.ArgumentParser:
         "diff",
         help="report what changed between two catalogs or sources",
         description="Compare OLD and NEW (each a catalog.json or any source `build` accepts). "
-        "Exit 0 when equal, 1 when different, 2 on error.",
+        "Exit 0 when equal, 1 when different (0 with --exit-zero), 2 on error.",
         epilog="example:\n"
-        "  iam-catalog diff fixtures/html build/catalog/catalog.json --output report.html",
+        "  iam-catalog diff fixtures/html build/catalog/catalog.json --output report.html\n"
+        "  iam-catalog diff fixtures/html build/catalog/catalog.json --output changes.md "
+        "--exit-zero",
         formatter_class=_Formatter,
     )
     d.add_argument("old", metavar="OLD")
@@ -533,6 +535,12 @@ def make_parser() -> argparse.ArgumentParser:
         "--output",
         metavar="FILE",
         help="write the report here (default: stdout); not one of the inputs",
+    )
+    d.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 when changes are found too (for `set -e` scripts that write the report "
+        "and go on); errors still exit 2",
     )
     d.set_defaults(func=cmd_diff)
 

@@ -14,6 +14,7 @@ item type and text; a link can preset the filters
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import html
 import re
@@ -23,9 +24,17 @@ from importlib import resources
 
 import orjson
 
-from iam_catalog.parsers.model import ResourceTypeRow
+from iam_catalog.parsers.model import Action, ResourceTypeRow
 
-from .diff import SUMMARY_KEYS, CatalogDiff, Change, ChangeKind, ChangeSeverity, Value
+from .diff import (
+    PASS_ROLE,
+    SUMMARY_KEYS,
+    CatalogDiff,
+    Change,
+    ChangeKind,
+    ChangeSeverity,
+    Value,
+)
 
 FORMATS = ("json", "md", "html")
 """The report formats :func:`render` accepts."""
@@ -33,10 +42,6 @@ FORMATS = ("json", "md", "html")
 MD_LIMIT = 60_000
 """Most characters of a Markdown report: GitHub refuses pull-request bodies over
 65,536 characters, and a margin leaves room for text around the report."""
-
-MD_OPEN_LINES = 15
-"""A service's breaking and security lines stay open up to this many; longer
-lists, and every list of info lines, collapse into ``<details>``."""
 
 MD_TEXT_CHARS = 300
 """Descriptions longer than this are shortened in Markdown (the JSON has them whole)."""
@@ -187,7 +192,17 @@ def md_line(c: Change) -> str:
     if c.kind.verb != "changed":
         if c.kind.item_type == "service":
             return _kind_phrase(c)
-        return f"{_kind_phrase(c)}: {md_code(c.item or '')}"
+        line = f"{_kind_phrase(c)}: {md_code(c.item or '')}"
+        a = c.subject
+        if isinstance(a, Action):
+            # what a reviewer asks of a new (or gone) action: how much it grants
+            line += f" ({md_text(levels_text(a), 80)})"
+            if a.description:
+                line += f" — {md_text(a.description, 200)}"
+            passes = [x for x in _dependents(a) if x.lower() == PASS_ROLE]
+            if passes:
+                line += f"; can pass roles ({md_code(passes[0])})"
+        return line
     subject = (
         "service"
         if c.kind.item_type == "service"
@@ -200,7 +215,12 @@ def md_line(c: Change) -> str:
         value = c.new if c.old is None else c.old
         assert isinstance(value, ResourceTypeRow)
         return f"{subject}: resource-type row {md_code(row.group('row'))} {verb} ({_md_row(value)})"
-    where = f"row {md_code(row.group('row'))} {row.group('sub')}" if row else field
+    sub = row.group("sub") if row else None
+    where = (
+        f"row {md_code(row.group('row'))} {_FIELD_WORDS.get(sub or '', sub)}"
+        if row
+        else _FIELD_WORDS.get(field, field)
+    )
     if isinstance(c.old, tuple) and isinstance(c.new, tuple):
         return f"{subject} · {where}: {_md_delta(c.old, c.new)}"
     if isinstance(c.old, str) and isinstance(c.new, str) and field.endswith("description"):
@@ -209,28 +229,28 @@ def md_line(c: Change) -> str:
 
 
 def _md_bullet(c: Change) -> str:
-    marker = "" if c.severity is ChangeSeverity.INFO else f"**{c.severity.value}** "
-    return f"- {marker}{md_line(c)}\n"
+    return f"- {md_line(c)}\n"
 
 
-def _md_summary(d: CatalogDiff) -> str:
+def _md_head(d: CatalogDiff) -> str:
+    """Title, the two releases, the counts and the source notes."""
     s = d.summary
+    lines = [f"## IAM catalog changes: {md_text(release_name(d, 'old'), 80)} → "]
+    lines.append(f"{md_text(release_name(d, 'new'), 80)}\n\n| | old | new |\n|---|---|---|\n")
+    for what, old, new in release_rows(d):
+        cell = md_code if what == "catalog id" else md_text
+        lines.append(f"| {what} | {cell(old)} | {cell(new)} |\n")
+    if d.is_empty:
+        lines.append("\n**No changes.**\n")
+        return "".join(lines)
     counts = Counter({sev: s.severity_count(sev) for sev in ChangeSeverity})
     services = len({c.service.lower() for c in d.changes})
     sev_text = ", ".join(
         f"**{n} {sev.value}**" if sev is not ChangeSeverity.INFO else f"{n} {sev.value}"
         for sev, n in _severity_line(counts)
     )
-    lines = [
-        "## IAM catalog changes\n",
-        "\n",
-        f"old {md_code(d.old_id)} ({d.old_label}) → new {md_code(d.new_id)} ({d.new_label}): ",
-    ]
-    if d.is_empty:
-        lines.append("**no changes**.\n")
-        return "".join(lines)
     total = plural(len(d.changes), "change")
-    lines.append(f"**{total}** in {plural(services, 'service')}: {sev_text}.\n\n")
+    lines.append(f"\n**{total}** in {plural(services, 'service')}: {sev_text}.\n\n")
     lines.append("| | added | removed | changed |\n|---|---:|---:|---:|\n")
     for item in ("service", "action", "resource_type", "condition_key"):
         row = [str(s[f"{item}s_{verb}"]) for verb in ("added", "removed", "changed")]
@@ -240,152 +260,164 @@ def _md_summary(d: CatalogDiff) -> str:
     return "".join(lines)
 
 
-def render_markdown(d: CatalogDiff, *, limit: int | None = MD_LIMIT) -> str:
-    """The Markdown report, at most ``limit`` characters (None: everything)."""
-    head = _md_summary(d)
-    if d.is_empty:
-        return head
-    groups = _by_service(d.changes)
-    bullets = {id(c): _md_bullet(c) for c in d.changes}
-    headings = {s: _md_heading(s, d.service_name(s), cs) for s, cs in groups.items()}
-    whole = _md_body(head, "", groups, bullets, headings, set(bullets), limit)
-    if limit is None or len(whole) <= limit:
-        return whole
-    overview = _md_overview(groups)
-    order = _md_priority(d, groups)
-    shown = _md_fit(order, bullets, headings, limit - len(head) - len(overview))
-    text = _md_body(head, overview, groups, bullets, headings, set(shown), limit)
-    # The fit estimates each service's wrappers; drop the least urgent lines until
-    # the text really fits.
-    while len(text) > limit and shown:
-        excess_lines = (len(text) - limit) // 80 + 1
-        shown = shown[: max(0, len(shown) - excess_lines)]
-        text = _md_body(head, overview, groups, bullets, headings, set(shown), limit)
-    return text
+MD_PHRASES_SHOWN = 4
+"""How many kinds of change a service's count line names before "…"."""
 
 
-def _md_body(
-    head: str,
-    overview: str,
+def _md_phrase(c: Change) -> str:
+    """What kind of change ``c`` is, for counting: ``action removed``, ``action
+    condition keys``, ``resource-type row added``."""
+    if c.kind.verb != "changed":
+        return _kind_phrase(c)
+    row = _ROW_FIELD.match(c.field or "")
+    if row:
+        sub = row.group("sub")
+        return f"row {_FIELD_WORDS.get(sub, sub)} changed" if sub else _html_kind(c)
+    return f"{_ITEM_LABEL[c.kind.item_type]} {field_label(c.field)} changed"
+
+
+def _md_count_line(service: str, title: str, changes: list[Change]) -> str:
+    """One line for a service whose changes of one severity are counted, not listed."""
+    phrases = Counter(_md_phrase(c) for c in changes).most_common()
+    parts = [f"{n} × {phrase}" for phrase, n in phrases[:MD_PHRASES_SHOWN]]
+    if len(phrases) > MD_PHRASES_SHOWN:
+        parts.append("…")
+    name = f" {md_text(title, 60)}" if title else ""
+    return f"- {md_code(service)}{name}: **{len(changes)}** ({', '.join(parts)})\n"
+
+
+def _md_block(service: str, title: str, changes: list[Change], bullets: dict[int, str]) -> str:
+    name = f" {md_text(title, 120)}" if title else ""
+    body = "".join(bullets[id(c)] for c in changes)
+    return f"\n#### {md_code(service)}{name} · {plural(len(changes), 'change')}\n\n{body}"
+
+
+def _md_urgent(
+    d: CatalogDiff,
+    severity: ChangeSeverity,
     groups: dict[str, list[Change]],
     bullets: dict[int, str],
-    headings: dict[str, str],
-    shown: set[int],
-    limit: int | None,
+    counted: set[str],
 ) -> str:
-    out = [head, overview]
-    left_out = 0
-    for service, changes in groups.items():
-        visible = [c for c in changes if id(c) in shown]
-        left_out += len(changes) - len(visible)
-        if visible:
-            out.append(_md_service(headings[service], service, changes, visible, bullets))
-    if left_out:
+    """The section of one severity: services in ``counted`` as one count line each, the
+    others with every change listed."""
+    if not groups:
+        return ""
+    total = sum(len(cs) for cs in groups.values())
+    out = [f"\n### {severity.value.capitalize()} changes ({total})\n"]
+    if counted:
         out.append(
-            f"\n_{plural(left_out, 'more change')} not shown: this report is cut at {limit} "
-            "characters to fit a pull-request body. The JSON and HTML reports have every "
-            "change._\n"
+            f"\nCounted per service ({plural(len(counted), 'service')}; the HTML and JSON "
+            "reports list each change):\n\n"
         )
-    return "".join(out)
-
-
-def _md_priority(d: CatalogDiff, groups: dict[str, list[Change]]) -> list[Change]:
-    """Changes most urgent first: breaking before security before info, and within a
-    severity round-robin over services (every service's first breaking change before
-    any service's second), so no service crowds out the rest."""
-    turn: dict[int, int] = {}
-    for changes in groups.values():
-        seen: Counter[ChangeSeverity] = Counter()
-        for c in changes:
-            turn[id(c)] = seen[c.severity]
-            seen[c.severity] += 1
-    order = sorted(
-        range(len(d.changes)),
-        key=lambda i: (d.changes[i].severity.rank, turn[id(d.changes[i])], i),
+        out.extend(
+            _md_count_line(s, d.service_name(s), cs) for s, cs in groups.items() if s in counted
+        )
+    out.extend(
+        _md_block(s, d.service_name(s), cs, bullets) for s, cs in groups.items() if s not in counted
     )
-    return [d.changes[i] for i in order]
-
-
-# Estimates: a service's <details> wrappers and its "N more changes of `service`
-# not shown" line (plus the service's length); the closing note of a cut report.
-_MD_WRAPPER_CHARS = 100
-_MD_CLOSING_CHARS = 200
-
-
-def _md_fit(
-    order: list[Change], bullets: dict[int, str], headings: dict[str, str], budget: int
-) -> list[int]:
-    """Ids of the changes, in ``order``, that fit in ``budget`` characters."""
-    budget -= _MD_CLOSING_CHARS
-    shown: list[int] = []
-    opened: set[str] = set()
-    for c in order:
-        cost = len(bullets[id(c)])
-        if c.service not in opened:
-            cost += len(headings[c.service]) + _MD_WRAPPER_CHARS + len(c.service)
-        if cost > budget:
-            continue
-        budget -= cost
-        opened.add(c.service)
-        shown.append(id(c))
-    return shown
-
-
-def _md_overview(groups: dict[str, list[Change]]) -> str:
-    """A table of every changed service and its counts, for a report that is cut."""
-    rows = []
-    for service, changes in groups.items():
-        counts = Counter(c.severity for c in changes)
-        cells = " | ".join(str(counts[sev]) for sev in ChangeSeverity)
-        rows.append(f"| {md_code(service)} | {cells} |\n")
-    header = "| service | " + " | ".join(s.value for s in ChangeSeverity) + " |\n"
-    header += "|---|" + "---:|" * len(ChangeSeverity) + "\n"
-    summary = html.escape(f"Changes per service ({len(groups)} services)")
-    return f"\n<details><summary>{summary}</summary>\n\n{header}{''.join(rows)}\n</details>\n"
-
-
-def _md_heading(service: str, title: str, changes: list[Change]) -> str:
-    counts = Counter(c.severity for c in changes)
-    tags = " · ".join(f"{n} {sev.value}" for sev, n in _severity_line(counts))
-    kinds = {c.kind for c in changes}
-    if ChangeKind.SERVICE_ADDED in kinds:
-        tags = "new service · " + tags
-    elif ChangeKind.SERVICE_REMOVED in kinds:
-        tags = "removed service · " + tags
-    name = f" {md_text(title, 120)}" if title else ""
-    return f"\n### {md_code(service)}{name} · {tags}\n\n"
-
-
-def _md_service(
-    heading: str,
-    service: str,
-    changes: list[Change],
-    visible: list[Change],
-    bullets: dict[int, str],
-) -> str:
-    out = [heading]
-    urgent = [c for c in visible if c.severity is not ChangeSeverity.INFO]
-    info = [c for c in visible if c.severity is ChangeSeverity.INFO]
-    urgent.sort(key=lambda c: c.severity.rank)  # stable: diff order within a severity
-    if urgent:
-        if len(urgent) <= MD_OPEN_LINES:
-            out.extend(bullets[id(c)] for c in urgent)
-        else:
-            label = plural(len(urgent), "breaking and security change")
-            out.append(_md_details(label, urgent, bullets))
-    if info:
-        if urgent and len(urgent) <= MD_OPEN_LINES:
-            out.append("\n")
-        out.append(_md_details(plural(len(info), "info change"), info, bullets))
-    hidden = len(changes) - len(visible)
-    if hidden:
-        out.append(f"\n_{plural(hidden, 'more change')} of {md_code(service)} not shown._\n")
     return "".join(out)
 
 
-def _md_details(summary: str, changes: list[Change], bullets: dict[int, str]) -> str:
-    body = "".join(bullets[id(c)] for c in changes)
-    return f"<details><summary>{html.escape(summary)}</summary>\n\n{body}\n</details>\n"
+def _md_rest_line(left: dict[str, list[Change]]) -> str:
+    if not left:
+        return ""
+    n = sum(len(cs) for cs in left.values())
+    names = " · ".join(f"{md_code(s)} {len(cs)}" for s, cs in left.items())
+    return (
+        f"\n_Not listed here: {plural(n, 'info change')} in {plural(len(left), 'service')} "
+        f"(the HTML and JSON reports have every change):_ {names}\n"
+    )
+
+
+def _md_info(
+    d: CatalogDiff, groups: dict[str, list[Change]], bullets: dict[int, str], budget: int | None
+) -> str:
+    """The info changes: each service folded in ``<details>``, as many as ``budget``
+    characters hold (in service order), and a count of the rest."""
+    if not groups:
+        return ""
+    total = sum(len(cs) for cs in groups.values())
+    out = [f"\n### Other changes ({total} info)\n\n"]
+    blocks = {
+        s: (
+            f"<details><summary>{html.escape(s)} {html.escape(d.service_name(s))} · "
+            f"{plural(len(cs), 'info change')}</summary>\n\n"
+            + "".join(bullets[id(c)] for c in cs)
+            + "\n</details>\n"
+        )
+        for s, cs in groups.items()
+    }
+    if budget is None:
+        return "".join(out) + "".join(blocks.values())
+    left = dict(groups)
+    room = budget - len(out[0]) - len(_md_rest_line(left))
+    for s, block in blocks.items():
+        if len(block) <= room:
+            out.append(block)
+            room -= len(block)
+            del left[s]
+            # what the count of the rest no longer needs
+            room += len(f" · {md_code(s)} {len(groups[s])}")
+    out.append(_md_rest_line(left))
+    return "".join(out)
+
+
+def render_markdown(d: CatalogDiff, *, limit: int | None = MD_LIMIT) -> str:
+    """The Markdown report, at most ``limit`` characters (None: everything).
+
+    After the releases and counts come every breaking change, then every security
+    change, grouped by service; then the info changes, each service folded. When the
+    breaking and security lists do not fit, the services with the longest lists are
+    counted (one line each: how many changes of which kind) instead of listed, until
+    they fit; the info changes take what room is left, and the rest are counted.
+    """
+    head = _md_head(d)
+    if d.is_empty:
+        return head
+    bullets = {id(c): _md_bullet(c) for c in d.changes}
+    by_sev = {sev: _by_service(c for c in d.changes if c.severity is sev) for sev in ChangeSeverity}
+    urgent = (ChangeSeverity.BREAKING, ChangeSeverity.SECURITY)
+    counted: dict[ChangeSeverity, set[str]] = {sev: set() for sev in urgent}
+
+    def urgent_text() -> str:
+        return "".join(_md_urgent(d, sev, by_sev[sev], bullets, counted[sev]) for sev in urgent)
+
+    text = urgent_text()
+    info = by_sev[ChangeSeverity.INFO]
+    if limit is not None:
+        # room for the count of every info service, so the info section always fits
+        reserve = len(_md_rest_line(info)) + 200
+        budget = limit - len(head) - reserve
+        saving: list[tuple[int, int, str]] = []
+        if len(text) > budget:
+            # count, instead of list, the services whose lists are longest
+            saving = sorted(
+                (
+                    len(_md_block(s, "", cs, bullets)) - len(_md_count_line(s, "", cs)),
+                    sev.rank,
+                    s,
+                )
+                for sev in urgent
+                for s, cs in by_sev[sev].items()
+            )
+            excess = len(text) - budget
+            while excess > 0 and saving:
+                gain, rank, service = saving.pop()
+                counted[urgent[rank]].add(service)
+                excess -= gain
+            text = urgent_text()
+        rest = _md_info(d, info, bullets, limit - len(head) - len(text))
+        # The count lines were estimated without service names: count more services
+        # until the whole really fits.
+        while len(head) + len(text) + len(rest) > limit and saving:
+            _, rank, service = saving.pop()
+            counted[urgent[rank]].add(service)
+            text = urgent_text()
+            rest = _md_info(d, info, bullets, limit - len(head) - len(text))
+    else:
+        rest = _md_info(d, info, bullets, None)
+    return head + text + rest
 
 
 # --------------------------------------------------------------------------- HTML
@@ -430,39 +462,87 @@ def inline_diff(a: str, b: str) -> tuple[str, str] | None:
     return "".join(out_a), "".join(out_b)
 
 
+PAIR_CANDIDATES = 3
+"""How many added values on each side a removed value is scored against: the one at the
+same place in the list and its neighbours, and its neighbours in sorted order."""
+
+
 def _pair(removed: list[str], added: list[str]) -> dict[str, tuple[str, str]]:
     """Inline diffs of removed and added values that look like edits of each other,
-    keyed by lower-cased value (both sides)."""
+    keyed by lower-cased value (both sides).
+
+    Each removed value is scored against a bounded set of candidates (an edit keeps its
+    place in the list, or sorts next to the old value), not against every added value:
+    one resource type whose 400 ARN formats all changed took 34 s with every pair scored.
+    """
     out: dict[str, tuple[str, str]] = {}
-    free = list(added)
-    for r in removed:
-        best = max(free, key=lambda x: difflib.SequenceMatcher(None, r, x).ratio(), default=None)
-        if best is None:
+    free = set(range(len(added)))
+    by_text = sorted(range(len(added)), key=lambda j: added[j])
+    texts = [added[j] for j in by_text]
+    for i, r in enumerate(removed):
+        if not free:
             break
-        marks = inline_diff(r, best)
+        here = bisect.bisect_left(texts, r)
+        near = {
+            *range(i - PAIR_CANDIDATES, i + PAIR_CANDIDATES + 1),
+            *(
+                by_text[k]
+                for k in range(max(0, here - PAIR_CANDIDATES), here + PAIR_CANDIDATES)
+                if k < len(by_text)
+            ),
+        }
+        candidates = sorted(j for j in near & free)
+        if not candidates:
+            continue
+        best = max(candidates, key=lambda j: difflib.SequenceMatcher(None, r, added[j]).ratio())
+        marks = inline_diff(r, added[best])
         if marks is not None:
             out[r.lower()] = (marks[0], "")
-            out[best.lower()] = ("", marks[1])
-            free.remove(best)
+            out[added[best].lower()] = ("", marks[1])
+            free.discard(best)
     return out
+
+
+UNCHANGED_SHOWN = 3
+"""A list with more unchanged values than this shows them folded, under a count."""
 
 
 def _html_list(
     values: Sequence[str], marked: set[str], cls: str, edits: dict[str, tuple[str, str]]
 ) -> str:
+    """A list of values with the changed ones marked; in a list with many unchanged
+    values (an action's 20 condition keys of which one changed) the unchanged ones fold
+    under a count, so the change is what the eye meets."""
     if not values:
         return '<span class="none">(none)</span>'
-    items = []
+    changed = [v for v in values if v.lower() in edits or v.lower() in marked]
+    kept = set(changed)
+    same = [f"<li><code>{_h(v)}</code></li>" for v in values if v not in kept]
+    if not changed or len(same) <= UNCHANGED_SHOWN:
+        # nothing marked (a list shown whole), or few unchanged: keep the page's order
+        return f'<ul class="vals">{"".join(_in_order(values, marked, cls, edits))}</ul>'
+    folded = (
+        f'<li class="same"><details><summary>{len(same)} unchanged</summary>'
+        f'<ul class="vals">{"".join(same)}</ul></details></li>'
+    )
+    items = _in_order(changed, marked, cls, edits)
+    return f'<ul class="vals">{"".join(items)}{folded}</ul>'
+
+
+def _in_order(
+    values: Sequence[str], marked: set[str], cls: str, edits: dict[str, tuple[str, str]]
+) -> list[str]:
+    out = []
     for v in values:
         key = v.lower()
         if key in edits:
             text = edits[key][0] or edits[key][1]
-            items.append(f'<li class="edit"><code>{text}</code></li>')
+            out.append(f'<li class="edit"><code>{text}</code></li>')
         elif key in marked:
-            items.append(f'<li class="{cls}"><code>{_h(v)}</code></li>')
+            out.append(f'<li class="{cls}"><code>{_h(v)}</code></li>')
         else:
-            items.append(f"<li><code>{_h(v)}</code></li>")
-    return f'<ul class="vals">{"".join(items)}</ul>'
+            out.append(f"<li><code>{_h(v)}</code></li>")
+    return out
 
 
 def _html_row(row: ResourceTypeRow) -> str:
@@ -522,17 +602,173 @@ def _html_kind(c: Change) -> str:
     return _kind_phrase(c)
 
 
-def _html_change_row(c: Change) -> str:
+_FIELD_WORDS = {
+    "access_level": "access level",
+    "access_levels": "access levels",
+    "api_reference": "API reference",
+    "arn_formats": "ARN formats",
+    "condition_keys": "condition keys",
+    "dependent_actions": "dependent actions",
+    "permission_only": "permission only",
+}
+
+
+def field_label(field: str | None) -> str:
+    """A changed field in words: ``resource_types[object].required`` is ``row object:
+    required``, ``access_level`` is ``access level``."""
+    if not field:
+        return ""
+    row = _ROW_FIELD.match(field)
+    if row:
+        sub = row.group("sub")
+        where = f"row {row.group('row')}"
+        return f"{where}: {_FIELD_WORDS.get(sub, sub)}" if sub else where
+    return _FIELD_WORDS.get(field, field)
+
+
+def anchor(name: str) -> str:
+    """The id a SAR page gives an item: ``aws:RequestTag/${TagKey}`` is
+    ``aws_RequestTag___TagKey_`` (after the page's anchor base and a hyphen)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def item_links(d: CatalogDiff, c: Change) -> tuple[str | None, str | None]:
+    """(link to the item on its SAR page, link to its API reference) for one change; the
+    page of the side the item is on (the old page for a removal)."""
+    side = "old" if c.kind.verb == "removed" else "new"
+    page = d.page_link(c.service, side)
+    api = c.subject.api_reference if isinstance(c.subject, Action) else None
+    if page is None:
+        return None, api
+    url, base = page
+    if c.item is None or not base:
+        return url, api
+    return f"{url}#{base}-{anchor(c.item)}", api
+
+
+def levels_text(action: Action) -> str:
+    """An action's access levels as the page lists them (``Tagging, Write``)."""
+    levels = action.access_levels or ((action.access_level,) if action.access_level else ())
+    return ", ".join(level.value for level in levels) or "no access level given"
+
+
+def _html_item_detail(c: Change) -> str:
+    """What an added or removed action is: access levels, description, pass-role."""
+    a = c.subject
+    if not isinstance(a, Action) or c.kind.verb == "changed":
+        return ""
+    parts = [f'<span class="lvl">{_h(levels_text(a))}</span>']
+    if a.description:
+        parts.append(f'<span class="text">{_h(a.description)}</span>')
+    deps = [d for d in _dependents(a) if d.lower() == PASS_ROLE]
+    if deps:
+        parts.append(f"can pass roles: <code>{_h(deps[0])}</code>")
+    return "<br>".join(parts)
+
+
+def _dependents(a: Action) -> list[str]:
+    return [*a.dependent_actions, *(d for r in a.resource_types for d in r.dependent_actions)]
+
+
+_SEV_INDEX = {sev: i for i, sev in enumerate(ChangeSeverity)}
+_VERBS = ("added", "removed", "changed")
+_TYPES = tuple(_ITEM_LABEL)
+_KEY_FIELDS = re.compile(r"(condition_keys|dependent_actions)$")
+
+
+def _search_tokens(c: Change) -> list[str]:
+    """What a search term is matched against besides the service prefix, the item and
+    ``prefix:item`` (the script adds those), lower-cased: the field's last word and the
+    condition keys and dependent actions the change names."""
+    tokens: list[str] = []
+    if c.field:
+        tokens.append(c.field.rsplit(".", 1)[-1].split("[", 1)[0].lower())
+        if _KEY_FIELDS.search(c.field):
+            for value in (c.old, c.new):
+                if isinstance(value, tuple):
+                    tokens += [v.lower() for v in value]
+    for value in (c.old, c.new):
+        if isinstance(value, ResourceTypeRow):
+            tokens += [k.lower() for k in (*value.condition_keys, *value.dependent_actions)]
+    if isinstance(c.subject, Action) and c.kind.verb != "changed":
+        a = c.subject
+        tokens += [k.lower() for k in (*a.condition_keys, *_dependents(a))]
+        tokens += [k.lower() for r in a.resource_types for k in r.condition_keys]
+    return list(dict.fromkeys(tokens))
+
+
+DOCS = "https://docs.aws.amazon.com/"
+"""Left off the start of the API links in the page's data (the script puts it back)."""
+
+
+def _html_data_row(c: Change) -> list[object]:
+    """One change as the page's script draws it: severity, verb and item type as
+    indexes, the item's name, HTML cells (already escaped), the search tokens and the
+    API reference (its item link is made from the service's page and the name)."""
     old, new = _html_values(c)
-    search = f"{c.service} {c.item or ''} {c.field or ''}".lower()
+    if c.kind.verb == "added":
+        new = _html_item_detail(c)
+    elif c.kind.verb == "removed":
+        old = _html_item_detail(c)
+    api = c.subject.api_reference if isinstance(c.subject, Action) else None
+    if api and api.startswith(DOCS):
+        api = api[len(DOCS) :]
+    return [
+        _SEV_INDEX[c.severity],
+        _VERBS.index(c.kind.verb),
+        _TYPES.index(c.kind.item_type),
+        c.item or "",
+        _h(_html_kind(c)),
+        _h(field_label(c.field)),
+        old,
+        new,
+        " ".join(_search_tokens(c)),
+        api or "",
+    ]
+
+
+def _html_page(d: CatalogDiff, service: str, side: str) -> str:
+    """``url#anchor-base`` of a service's page on one side, for the script's links."""
+    found = [page for p, s, page in d.pages if p == service and s == side]
+    return found[0] if found else ""
+
+
+def release_rows(d: CatalogDiff) -> list[tuple[str, str, str]]:
+    """(what, old, new) lines that say which two releases a report compares."""
+    rows = [("catalog id", d.old_id, d.new_id)]
+    old, new = d.old_source, d.new_source
+    created = [str(getattr(s, "created_at", None) or "") for s in (old, new)]
+    if any(created):
+        rows.append(
+            ("snapshot taken", created[0] or "(no snapshot)", created[1] or "(no snapshot)")
+        )
+    rows.append(("built from", d.old_label, d.new_label))
+    notes = [(s.note if s is not None else None) or "" for s in (old, new)]
+    if any(notes):
+        rows.append(("note", notes[0] or "(none)", notes[1] or "(none)"))
+    return rows
+
+
+def release_name(d: CatalogDiff, side: str) -> str:
+    """How a report names one side: the snapshot's date, else its note, else its id."""
+    source = d.old_source if side == "old" else d.new_source
+    ident = d.old_id if side == "old" else d.new_id
+    created = getattr(source, "created_at", None)
+    if created:
+        return str(created)[:10]
+    if source is not None and source.note:
+        return source.note if len(source.note) <= 60 else source.note[:59] + "…"
+    return ident
+
+
+def _html_releases(d: CatalogDiff) -> str:
+    rows = "".join(
+        f"<tr><th>{_h(what)}</th><td>{_h(old)}</td><td>{_h(new)}</td></tr>"
+        for what, old, new in release_rows(d)
+    )
     return (
-        f'<tr data-sev="{c.severity.value}" data-verb="{c.kind.verb}" '
-        f'data-type="{c.kind.item_type}" data-q="{_h(search)}">'
-        f'<td><span class="sev {c.severity.value}">{c.severity.value}</span></td>'
-        f"<td>{_h(_html_kind(c))}</td>"
-        f"<td><code>{_h(c.item or '')}</code></td>"
-        f"<td>{_h(c.field or '')}</td>"
-        f'<td class="old">{old}</td><td class="new">{new}</td></tr>'
+        '<table class="releases"><thead><tr><th></th><th>old</th><th>new</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
     )
 
 
@@ -545,8 +781,8 @@ def _html_summary(d: CatalogDiff) -> str:
         )
         rows.append(f"<tr><th>{_h(_ITEM_LABEL[item])}s</th>{cells}</tr>")
     sev = "".join(
-        f'<li><span class="sev {sev.value}">{sev.value}</span> '
-        f'<span class="n" id="count-{sev.value}">{s.severity_count(sev)}</span></li>'
+        f'<li><a href="#sev={sev.value}"><span class="sev {sev.value}">{sev.value}</span> '
+        f'<span class="n" id="count-{sev.value}">{s.severity_count(sev)}</span></a></li>'
         for sev in ChangeSeverity
     )
     notes = "".join(
@@ -557,7 +793,51 @@ def _html_summary(d: CatalogDiff) -> str:
         notes + '<section id="summary"><table class="summary"><thead><tr><th></th>'
         '<th class="n">added</th><th class="n">removed</th><th class="n">changed</th></tr>'
         f"</thead><tbody>{''.join(rows)}</tbody></table>"
-        f'<ul class="sevs">{sev}</ul></section>'
+        f'<ul class="sevs">{sev}</ul>{_html_releases(d)}</section>'
+    )
+
+
+def _html_index(d: CatalogDiff, groups: dict[str, list[Change]]) -> str:
+    """Every changed service with its counts by severity, most breaking first."""
+    entries = []
+    for service, changes in groups.items():
+        counts = Counter(c.severity for c in changes)
+        kinds = {c.kind for c in changes}
+        status = (
+            "new"
+            if ChangeKind.SERVICE_ADDED in kinds
+            else "removed"
+            if ChangeKind.SERVICE_REMOVED in kinds
+            else ""
+        )
+        entries.append((service, counts, status, len(changes)))
+    entries.sort(
+        key=lambda e: (
+            -e[1][ChangeSeverity.BREAKING],
+            -e[1][ChangeSeverity.SECURITY],
+            -e[3],
+            e[0],
+        )
+    )
+    rows = []
+    for service, counts, status, total in entries:
+        cells = "".join(
+            f'<td class="n">{f"""<a class="sev {sev.value}" href="#sev={sev.value}&amp;q={_h(service)}">{counts[sev]}</a>""" if counts[sev] else ""}</td>'  # noqa: E501
+            for sev in ChangeSeverity
+        )
+        tag = f' <span class="tag">{status}</span>' if status else ""
+        rows.append(
+            f'<tr><td><a href="#q={_h(service)}"><code>{_h(service)}</code></a>{tag}</td>'
+            f'<td class="title">{_h(d.service_name(service))}</td>{cells}'
+            f'<td class="n">{total}</td></tr>'
+        )
+    head = "".join(f'<th class="n">{sev.value}</th>' for sev in ChangeSeverity)
+    return (
+        f'<details id="index" open><summary>Services changed: {len(entries)} (most breaking '
+        "first; a name shows only that service, a count only those changes)</summary>"
+        f'<div class="index"><table><thead><tr><th>prefix</th><th>service</th>{head}'
+        f'<th class="n">changes</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        "</div></details>"
     )
 
 
@@ -576,18 +856,22 @@ def _html_filters(d: CatalogDiff) -> str:
     return (
         '<form id="filters" onsubmit="return false">'
         f"<fieldset><legend>Severity</legend>{boxes('sev', [(s.value, s.value) for s in ChangeSeverity], sev_counts)}</fieldset>"  # noqa: E501
-        f"<fieldset><legend>Change</legend>{boxes('verb', [(v, v) for v in ('added', 'removed', 'changed')], verb_counts)}</fieldset>"  # noqa: E501
+        f"<fieldset><legend>Change</legend>{boxes('verb', [(v, v) for v in _VERBS], verb_counts)}</fieldset>"  # noqa: E501
         f"<fieldset><legend>Item</legend>{boxes('type', list(_ITEM_LABEL.items()), type_counts)}</fieldset>"  # noqa: E501
         '<fieldset><legend>Search</legend><input type="search" id="q" '
-        'placeholder="service, name or field"></fieldset>'
+        'placeholder="s3, s3:GetObject, GetObject, s3:Get*, a key" '
+        'title="Exact names, several separated by spaces; * matches any text. A prefix (s3) '
+        "shows that service, a name (GetObject) that item in any service, prefix:Action one "
+        'action, a condition key every change that names it."></fieldset>'
         '<fieldset><button type="button" id="expand">expand all</button>'
         '<button type="button" id="collapse">collapse all</button></fieldset>'
-        f'<p id="shown"><span id="shown-n">{len(d.changes)}</span> of {len(d.changes)} '
-        "changes shown</p></form>"
+        f'<p id="shown"><span id="shown-n">{len(d.changes)}</span> of '
+        f"{plural(len(d.changes), 'change')} shown</p></form>"
     )
 
 
-def _html_service(service: str, title: str, changes: list[Change]) -> str:
+def _html_service(service: str, title: str, changes: list[Change], index: int) -> str:
+    """A service's section; its rows are drawn by the script when it is opened."""
     counts = Counter(c.severity for c in changes)
     badges = "".join(
         f'<span class="sev {sev.value}">{n} {sev.value}</span>' for sev, n in _severity_line(counts)
@@ -598,17 +882,12 @@ def _html_service(service: str, title: str, changes: list[Change]) -> str:
         status = '<span class="tag">new service</span>'
     elif ChangeKind.SERVICE_REMOVED in kinds:
         status = '<span class="tag">removed service</span>'
-    ordered = sorted(changes, key=lambda c: c.severity.rank)
     urgent = counts[ChangeSeverity.BREAKING] + counts[ChangeSeverity.SECURITY]
     name = f' <span class="title">{_h(title)}</span>' if title else ""
-    body = "".join(_html_change_row(c) for c in ordered)
     return (
-        f'<details class="svc" id="svc-{_h(service)}"{" open" if urgent else ""}>'
+        f'<details class="svc" id="svc-{_h(service)}" data-i="{index}"{" open" if urgent else ""}>'
         f"<summary><code>{_h(service)}</code>{name} {status}{badges}"
-        f'<span class="shown"></span></summary>'
-        '<table class="changes"><thead><tr><th>severity</th><th>change</th><th>item</th>'
-        "<th>field</th><th>old</th><th>new</th></tr></thead>"
-        f"<tbody>{body}</tbody></table></details>"
+        f'<span class="shown">{plural(len(changes), "change")}</span></summary></details>'
     )
 
 
@@ -621,24 +900,43 @@ def _template() -> str:
     )
 
 
+def _script_json(data: object) -> str:
+    """JSON to put inside ``<script type="application/json">``: ``<`` only ever occurs in
+    JSON strings, where ``\\u003c`` means the same, so no ``</script>`` can end it early."""
+    return orjson.dumps(data).decode("utf-8").replace("<", "\\u003c")
+
+
 def render_html(d: CatalogDiff) -> str:
-    """One self-contained HTML page: summary, filters, a section per service."""
+    """One self-contained HTML page: releases, summary, service index, filters, and a
+    section per service whose rows the page's script draws from embedded data when the
+    section is opened (a page of 29,000 rows drawn at once took 8 s to open)."""
+    groups = _by_service(d.changes)
     if d.is_empty:
         sections = '<p class="empty">No changes: the two catalogs say the same thing.</p>'
+        data: list[object] = []
     else:
         sections = "".join(
-            _html_service(service, d.service_name(service), changes)
-            for service, changes in _by_service(d.changes).items()
+            _html_service(service, d.service_name(service), changes, i)
+            for i, (service, changes) in enumerate(groups.items())
         )
+        data = [
+            [
+                service,
+                [_html_data_row(c) for c in sorted(cs, key=lambda c: c.severity.rank)],
+                _html_page(d, service, "new"),
+                _html_page(d, service, "old"),
+            ]
+            for service, cs in groups.items()
+        ]
     fills = {
-        "OLD": _h(d.old_id),
-        "NEW": _h(d.new_id),
-        "OLD_LABEL": _h(d.old_label),
-        "NEW_LABEL": _h(d.new_label),
-        "TOTAL": str(len(d.changes)),
+        "OLD": _h(release_name(d, "old")),
+        "NEW": _h(release_name(d, "new")),
+        "TOTAL": plural(len(d.changes), "change"),
         "SUMMARY": _html_summary(d),
+        "INDEX": "" if d.is_empty else _html_index(d, groups),
         "FILTERS": "" if d.is_empty else _html_filters(d),
         "SERVICES": sections,
+        "DATA": _script_json(data),
     }
     # One pass, so text filled in is never scanned for placeholders again.
     return _PLACEHOLDER.sub(lambda m: fills[m.group(1)], _template())

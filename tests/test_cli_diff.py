@@ -20,8 +20,9 @@ def test_diff_of_a_catalog_with_itself_exits_0_and_says_no_changes(capsys):
     out, err = capsys.readouterr()
     label = "files, 3 pages (html 3), 3 services"
     assert out == (
-        f"## IAM catalog changes\n\nold `old-2024-01-01` ({label}) → "
-        f"new `old-2024-01-01` ({label}): **no changes**.\n"
+        "## IAM catalog changes: old-2024-01-01 → old-2024-01-01\n\n| | old | new |\n"
+        "|---|---|---|\n| catalog id | `old-2024-01-01` | `old-2024-01-01` |\n"
+        f"| built from | {label} | {label} |\n\n**No changes.**\n"
     )
     assert err == ""
 
@@ -47,7 +48,18 @@ def test_diff_html_output_is_one_page(tmp_path, capsys):
     assert main(["diff", str(OLD), str(NEW), "--format", "html", "--output", str(report)]) == 1
     page = report.read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
-    assert page.count('<tr data-sev="') == 19
+    assert page.count('"svc" id="svc-') == 4  # a section per changed service
+    assert "IAM catalog changes: old-2024-01-01 → new-2025-01-01" in page
+
+
+def test_diff_exit_zero_exits_0_when_it_finds_changes_and_2_on_errors(tmp_path, capsys):
+    report = tmp_path / "report.md"
+    argv = ["diff", str(OLD), str(NEW), "--output", str(report), "--exit-zero"]
+    assert main(argv) == 0
+    assert "**19 changes** in 4 services" in report.read_text(encoding="utf-8")
+    missing = tmp_path / "nowhere.json"
+    assert main(["diff", str(missing), str(NEW), "--exit-zero"]) == 2
+    assert capsys.readouterr() == ("", f"iam-catalog: error: {missing}: no such file or folder\n")
 
 
 @pytest.mark.parametrize(
@@ -56,7 +68,7 @@ def test_diff_html_output_is_one_page(tmp_path, capsys):
         (
             "access_level",
             "Permissions management",
-            "- **security** action `GetObject` · access_level: `Read` → `Permissions management`\n",
+            "- action `GetObject` · access level: `Read` → `Permissions management`\n",
         ),
         (
             "description",
@@ -67,7 +79,7 @@ def test_diff_html_output_is_one_page(tmp_path, capsys):
         (
             "permission_only",
             True,
-            "- action `GetObject` · permission_only: `false` → `true`\n",
+            "- action `GetObject` · permission only: `false` → `true`\n",
         ),
     ],
 )

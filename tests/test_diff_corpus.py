@@ -247,14 +247,30 @@ def test_summary_counts_equal_the_entries(pair):
             assert summary[f"{item}s_{verb}"] == n
 
 
+def _rated_security(action: Dict) -> bool:
+    """A new action with Permissions management access, or one that can pass roles."""
+    levels = {action["access_level"], *action["access_levels"]}
+    deps = {d.lower() for d in action["dependent_actions"]}
+    deps |= {d.lower() for r in action["resource_types"] for d in r["dependent_actions"]}
+    return "Permissions management" in levels or "iam:passrole" in deps
+
+
 def test_severities_follow_the_documented_rules(pair):
     gaps = {p.lower() for p, side in pair.diff.source_gaps if side == "new"}
+    old_gaps = {p.lower() for p, side in pair.diff.source_gaps if side == "old"}
+    new_actions = _items(pair.new, "action")
+    rated = Counter()
     for c in pair.report["changes"]:
         kind, field, sev = c["kind"], c.get("field", ""), c["severity"]
         if kind == "action_removed":
             assert sev == ("info" if c["service"].lower() in gaps else "breaking"), c
         elif kind.endswith("_removed"):
             assert sev == "breaking", c
+        elif kind == "action_added":
+            action = new_actions[(c["service"].lower(), c["action"].lower())]
+            security = _rated_security(action) and c["service"].lower() not in old_gaps
+            assert sev == ("security" if security else "info"), c
+            rated[sev] += 1
         elif kind.endswith("_added"):
             assert sev == "info", c
         elif field == "access_level":
@@ -266,6 +282,8 @@ def test_severities_follow_the_documented_rules(pair):
             assert sev == "breaking", c
         elif field in ("name", "description", "api_reference", "operations", "types"):
             assert sev == "info", c
+    if pair.report["summary"]["actions_added"] > 100:
+        assert rated["security"] > 0, "new Permissions management actions rated security"
 
 
 def test_changes_come_in_a_deterministic_order(pair):
@@ -278,10 +296,15 @@ def test_reports_of_a_real_pair_render_whole(pair):
     md = render(pair.diff, "md")
     assert len(md) <= MD_LIMIT
     breaking = {c["service"] for c in pair.report["changes"] if c["severity"] == "breaking"}
-    headings = set(re.findall(r"^### `([^`]+)`", md, flags=re.M))
-    assert breaking <= headings  # every service with a breaking change shows up
+    section = md[
+        md.index("\n### Breaking changes") : md.index("\n### ", md.index("\n### Breaking") + 1)
+    ]
+    shown = set(re.findall(r"^#### `([^`]+)`", section, flags=re.M))
+    shown |= set(re.findall(r"^- `([^`]+)`", section, flags=re.M))
+    assert breaking == shown  # every service with a breaking change shows up
     page = render(pair.diff, "html")
-    assert page.count('<tr data-sev="') == len(pair.diff.changes)
+    data = orjson.loads(re.search(r'id="data">(.*?)</script>', page, re.S).group(1))
+    assert sum(len(rows) for _, rows, _, _ in data) == len(pair.diff.changes)
 
 
 # --------------------------------------------------------------------------- hand-checked excerpts
