@@ -249,9 +249,12 @@ def test_summary_counts_equal_the_entries(pair):
 
 def _rated_security(action: Dict) -> bool:
     """A new action with Permissions management access, or one that can pass roles."""
-    levels = {action["access_level"], *action["access_levels"]}
-    deps = {d.lower() for d in action["dependent_actions"]}
-    deps |= {d.lower() for r in action["resource_types"] for d in r["dependent_actions"]}
+    # a field the source does not carry is null in catalog.json
+    levels = {action["access_level"], *(action["access_levels"] or ())}
+    deps = {d.lower() for d in action["dependent_actions"] or ()}
+    deps |= {
+        d.lower() for r in action["resource_types"] or () for d in r["dependent_actions"] or ()
+    }
     return "Permissions management" in levels or "iam:passrole" in deps
 
 
