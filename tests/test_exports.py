@@ -311,3 +311,127 @@ def test_parliament_expands_every_service_of_our_export_to_the_catalog_actions(h
     assert sum(len(v) for v in got["services"].values()) == sum(
         len(s.actions) for s in catalog.services
     )
+
+
+# --------------------------------------------------------------------------- aws-json
+
+# What AWS's JSON holds that the catalog does not (yet): an action's SupportedBy, an
+# operation's SDK methods, the actions it authorises in other services and their Context.
+NOT_IN_CATALOG = ("SupportedBy", "SDK", "other services' AuthorizedActions", "Context")
+
+
+def _comparable(doc: dict, *, dedupe: bool = True) -> dict:
+    """An AWS document without what the catalog does not carry (NOT_IN_CATALOG), and
+    (``dedupe``) with exact duplicates in its lists dropped: the catalog keeps a key or an
+    authorised action once."""
+
+    def unique(values: list) -> list:
+        if not dedupe:
+            return values
+        out: list = []
+        for v in values:
+            if v not in out:
+                out.append(v)
+        return out
+
+    prefix = doc["Name"].lower()
+    out = json.loads(json.dumps(doc))
+    for action in out.get("Actions", []):
+        action.pop("SupportedBy", None)
+        if "ActionConditionKeys" in action:
+            action["ActionConditionKeys"] = unique(action["ActionConditionKeys"])
+    operations = []
+    for op in out.pop("Operations", []):
+        op.pop("SDK", None)
+        own = unique(
+            [
+                {k: v for k, v in a.items() if k != "Context"}
+                for a in op.get("AuthorizedActions", [])
+                if a.get("Service", "").lower() == prefix
+            ]
+        )
+        if own:
+            operations.append({**op, "AuthorizedActions": own})
+    if operations:
+        out["Operations"] = operations
+    return out
+
+
+def test_aws_json_round_trip_of_the_2026_json_corpus_equals_the_input(json_2026, corpus, tmp_path):
+    """AWS JSON -> catalog -> export: every document equals its input on every field the
+    catalog carries, in AWS's order (lists, keys)."""
+    folder = tmp_path / "aws-json"
+    export("aws-json", json_2026, folder)
+    root = corpus / "servicereference" / "2026-03-31"
+    inputs = sorted(root.glob("*/*.json"))
+    assert len(inputs) == 455
+    written = sorted(folder.glob("*/*.json"))
+    assert [p.relative_to(folder) for p in written] == [p.relative_to(root) for p in inputs]
+    with_duplicates = []
+    for path in inputs:
+        source = json.loads(path.read_bytes())
+        ours = json.loads((folder / path.parent.name / path.name).read_bytes())
+        assert ours == _comparable(source), path.parent.name
+        if _comparable(source) != _comparable(source, dedupe=False):
+            with_duplicates.append(path.parent.name)
+    # AWS's own duplicates: s3 and sagemaker list a key twice, gamelift authorises an
+    # action twice in 13 operations
+    assert with_duplicates == ["gamelift", "s3", "sagemaker"]
+
+
+def _json_fields(catalog: Catalog) -> dict:
+    """Every field AWS's JSON can carry, per service, from a catalog."""
+    out = {}
+    for s in catalog.services:
+        out[s.prefix] = {
+            "actions": {
+                a.name: (
+                    a.access_level,
+                    tuple(a.condition_keys),
+                    tuple((r.name, tuple(r.condition_keys)) for r in a.resource_types),
+                    tuple(a.operations) if a.carries("operations") else None,
+                )
+                for a in s.actions
+            },
+            "resource_types": {
+                r.name: (tuple(r.arn_formats), tuple(r.condition_keys)) for r in s.resource_types
+            },
+            "condition_keys": {k.name: tuple(k.types) for k in s.condition_keys},
+        }
+    return out
+
+
+def test_aws_json_of_the_2026_pages_read_back_keeps_every_field_the_json_carries(
+    html_2026, tmp_path
+):
+    """HTML -> catalog -> export -> catalog: action names, access levels, resource rows
+    with their keys, the action's own keys, resource types with ARNs and keys, condition
+    keys with types, all as the pages say."""
+    from iam_catalog.output.build import build
+
+    catalog = html_2026.catalog
+    folder = tmp_path / "aws-json"
+    export("aws-json", catalog, folder)
+    back = build([folder]).catalog
+    assert back.source.formats == (("service-reference", len(catalog.services)),)
+    assert _json_fields(back) == _json_fields(catalog)
+    assert sum(len(s.actions) for s in back.services) == sum(
+        len(s.actions) for s in catalog.services
+    )
+    # the HTML of 2026-04 has no operations: none are written, none read back
+    assert all(not a.carries("operations") for s in catalog.services for a in s.actions)
+    docs = [json.loads(p.read_bytes()) for p in folder.glob("*/*.json")]
+    assert docs and all("Operations" not in d and d["Version"] == "v1.3" for d in docs)
+
+
+def test_aws_json_refuses_a_prefix_that_would_leave_its_folder(tmp_path):
+    from iam_catalog.parsers.errors import OutputError
+    from iam_catalog.parsers.model import CatalogSource, PageRef
+
+    bad = Catalog(
+        CatalogSource("files", "x", 1, ()),
+        (Service("../escape", "x", (PageRef("p", "html", "x"),)),),
+    )
+    with pytest.raises(OutputError, match="cannot name a folder"):
+        export("aws-json", bad, tmp_path / "out")
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "out").exists()

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 EXPORTS: dict[str, str] = {
     "policy-sentry": "iam_catalog.output.exports.policy_sentry",
     "parliament": "iam_catalog.output.exports.parliament",
+    "aws-json": "iam_catalog.output.exports.aws_json",
 }
 
 
