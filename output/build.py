@@ -338,6 +338,8 @@ class _Sources:
     diagnostics: list[Diagnostic]
     snapshot_ids: list[str]
     only_snapshots: bool
+    snapshot_created: list[str]
+    """``created_at`` of each snapshot, in the order of ``snapshot_ids``."""
 
 
 # Folders named in a mixed-releases warning, at most.
@@ -378,6 +380,7 @@ def _collect(
     expected: dict[Path, str] = {}
     diags: list[Diagnostic] = []
     ids: list[str] = []
+    created: list[str] = []
     for p in paths:
         if not (p.is_dir() and is_snapshot(p)):
             below, problems = _files_below(p, exclude)
@@ -388,6 +391,7 @@ def _collect(
             continue
         snap = snapshot_pages(p, allow_incomplete=allow_incomplete, previous=previous)
         ids.append(snap.manifest.id)
+        created.append(snap.manifest.created_at)
         for path, sha in snap.files:
             files.append(path)
             expected[path] = sha
@@ -412,7 +416,7 @@ def _collect(
                     f"{p / relative}: {reason}",
                 )
             )
-    return _Sources(files, expected, diags, ids, bool(ids) and len(ids) == len(paths))
+    return _Sources(files, expected, diags, ids, bool(ids) and len(ids) == len(paths), created)
 
 
 def build(
@@ -496,6 +500,7 @@ def build(
             pages=len(pages),
             formats=tuple(sorted(formats.items())),
             note=note,
+            created_at=sources.snapshot_created[0] if single_snapshot else None,
         )
         # Each a prefix of one page: the merge takes the service as it is, so each output
         # stays paired with the catalog's own service object.

@@ -737,7 +737,7 @@ def release_rows(d: CatalogDiff) -> list[tuple[str, str, str]]:
     """(what, old, new) lines that say which two releases a report compares."""
     rows = [("catalog id", d.old_id, d.new_id)]
     old, new = d.old_source, d.new_source
-    created = [str(getattr(s, "created_at", None) or "") for s in (old, new)]
+    created = [(s.created_at if s is not None else None) or "" for s in (old, new)]
     if any(created):
         rows.append(
             ("snapshot taken", created[0] or "(no snapshot)", created[1] or "(no snapshot)")
@@ -753,9 +753,9 @@ def release_name(d: CatalogDiff, side: str) -> str:
     """How a report names one side: the snapshot's date, else its note, else its id."""
     source = d.old_source if side == "old" else d.new_source
     ident = d.old_id if side == "old" else d.new_id
-    created = getattr(source, "created_at", None)
+    created = source.created_at if source is not None else None
     if created:
-        return str(created)[:10]
+        return created[:10]
     if source is not None and source.note:
         return source.note if len(source.note) <= 60 else source.note[:59] + "…"
     return ident

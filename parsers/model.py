@@ -261,6 +261,9 @@ class CatalogSource:
     """Pages per format, sorted by format name."""
     note: str | None = None
     """Free text, e.g. why fixtures were used instead of a fetch."""
+    created_at: str | None = None
+    """When the snapshot was taken (its manifest's ``created_at``), for a catalog built
+    from one snapshot; reports name a release by it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,6 +385,8 @@ def catalog_to_dict(c: Catalog) -> dict[str, Any]:
     }
     if c.source.note is not None:
         source["note"] = c.source.note
+    if c.source.created_at is not None:
+        source["created_at"] = c.source.created_at
     return {
         "schema_version": SCHEMA_VERSION,
         "source": source,
@@ -584,6 +589,7 @@ def catalog_from_dict(d: Mapping[str, Any]) -> Catalog:
         pages=src["pages"],
         formats=tuple(sorted(src["formats"].items())),
         note=src.get("note"),
+        created_at=src.get("created_at"),
     )
     diagnostics = tuple(
         Diagnostic(x["page"], x["line"], Severity(x["severity"]), x["code"], x["message"])
@@ -619,6 +625,7 @@ CATALOG_SCHEMA: dict[str, Any] = {
                 "pages": {"type": "integer", "minimum": 0},
                 "formats": {"type": "object", "additionalProperties": {"type": "integer"}},
                 "note": {"type": "string"},
+                "created_at": {"type": "string"},
             },
         },
         "services": {

@@ -135,6 +135,13 @@ def test_markdown_and_html_name_each_release_by_its_note_and_show_what_it_was_bu
     page = render_html(d)
     assert "<h1>IAM catalog changes: SAR pages of 2020-11-01 → n</h1>" in page
     assert "<tr><th>note</th><td>SAR pages of 2020-11-01</td><td>(none)</td></tr>" in page
+    # a catalog of one snapshot is named by the day it was taken
+    new = replace(
+        new, source=replace(new.source, kind="snapshot", created_at="2026-12-01T02:00:00Z")
+    )
+    text = render_markdown(diff(old, new))
+    assert text.startswith("## IAM catalog changes: SAR pages of 2020-11-01 → 2026-12-01\n")
+    assert "| snapshot taken | (no snapshot) | 2026-12-01T02:00:00Z |" in text
 
 
 def test_markdown_shows_an_added_action_with_its_access_levels_and_description():

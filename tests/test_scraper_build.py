@@ -8,12 +8,15 @@ import re
 import shutil
 from pathlib import Path
 
+import jsonschema
+import orjson
 import pytest
 
 from iam_catalog.output.build import build, regenerate
 from iam_catalog.output.cli import main, make_parser
+from iam_catalog.output.writers import dumps_catalog
 from iam_catalog.parsers.errors import SourceError
-from iam_catalog.parsers.model import Severity
+from iam_catalog.parsers.model import CATALOG_SCHEMA, Severity, catalog_from_dict
 from iam_catalog.scraper.snapshot import read_manifest
 
 from .conftest import FIXTURES
@@ -62,6 +65,14 @@ def test_build_of_a_snapshot_records_kind_snapshot_and_its_id(snapshot, pages):
     manifest = read_manifest(snapshot)
     assert (result.catalog.source.kind, result.catalog.source.id) == ("snapshot", manifest.id)
     assert result.files == PAGES and result.catalog.source.pages == PAGES
+    # when the snapshot was taken, for the reports that name a release by its date
+    assert result.catalog.source.created_at == manifest.created_at
+    data = orjson.loads(dumps_catalog(result.catalog))
+    assert data["source"]["created_at"] == manifest.created_at
+    jsonschema.validate(data, CATALOG_SCHEMA)
+    assert catalog_from_dict(data).source == result.catalog.source
+    # and a build of loose files has none
+    assert build(pages).catalog.source.created_at is None
     # Only the pages are read: never manifest.json, never the index.
     assert not [d for d in result.catalog.diagnostics if "manifest" in d.page or "index" in d.page]
     # The snapshot holds the served bytes, so it builds the same services as the pages.
