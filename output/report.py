@@ -556,9 +556,12 @@ def _html_row(row: ResourceTypeRow) -> str:
     return "<br>".join(parts)
 
 
+_NONE = '<span class="none">(none)</span>'
+
+
 def _html_scalar(value: Value) -> str:
     if value is None:
-        return '<span class="none">(none)</span>'
+        return _NONE
     if isinstance(value, bool):
         return f"<code>{'true' if value else 'false'}</code>"
     if isinstance(value, ResourceTypeRow):
@@ -701,6 +704,39 @@ DOCS = "https://docs.aws.amazon.com/"
 """Left off the start of the API links in the page's data (the script puts it back)."""
 
 
+def why(c: Change) -> str:
+    """Why a breaking or security change has its severity, in a few words ("" for info);
+    the rules are :mod:`output.diff`'s."""
+    if c.severity is ChangeSeverity.INFO:
+        return ""
+    if c.kind.verb == "removed":
+        return "removed: policies naming it no longer match"
+    if c.kind.verb == "added":
+        a = c.subject
+        if isinstance(a, Action) and any(d.lower() == PASS_ROLE for d in _dependents(a)):
+            return "a new action that can pass roles"
+        return "a new action that manages permissions"
+    field = c.field or ""
+    row = _ROW_FIELD.match(field)
+    if row and row.group("sub") is None:
+        if c.old is not None:
+            return "a resource-type row removed"
+        if c.severity is ChangeSeverity.BREAKING:
+            return "a new required row: the action now needs that resource"
+        return "a new dependent action"
+    if field.endswith(".required"):
+        return "the row became required"
+    if field == "arn_formats":
+        return "an ARN format changed or removed"
+    if field.endswith("condition_keys"):
+        return "a condition key no longer available to the action"
+    if field.endswith("dependent_actions"):
+        return "a new dependent action"
+    if field.startswith("access_level"):
+        return "access level to or from Permissions management or Write"
+    return ""
+
+
 def _html_data_row(c: Change) -> list[object]:
     """One change as the page's script draws it: severity, verb and item type as
     indexes, the item's name, HTML cells (already escaped), the search tokens and the
@@ -710,6 +746,11 @@ def _html_data_row(c: Change) -> list[object]:
         new = _html_item_detail(c)
     elif c.kind.verb == "removed":
         old = _html_item_detail(c)
+    row = _ROW_FIELD.match(c.field or "")
+    if row and row.group("sub") is None:  # a whole row added or removed
+        old, new = [
+            v if v != _NONE else '<span class="none">(no such row)</span>' for v in (old, new)
+        ]
     api = c.subject.api_reference if isinstance(c.subject, Action) else None
     if api and api.startswith(DOCS):
         api = api[len(DOCS) :]
@@ -724,6 +765,7 @@ def _html_data_row(c: Change) -> list[object]:
         new,
         " ".join(_search_tokens(c)),
         api or "",
+        _h(why(c)),
     ]
 
 

@@ -284,6 +284,18 @@ def test_html_links_items_to_their_page_and_actions_to_their_api_reference(fixtu
     )
     get_object = next(r for r in rows if r[3] == "GetObject")
     assert get_object[9] == "AmazonS3/latest/API/API_GetObject.html"
+    # each breaking or security row says why, in a few words; info rows say nothing
+    reasons = {(r[3], r[5]): r[10] for r in rows}
+    assert reasons[("GetObject", "row accesspoint")] == (
+        "a new required row: the action now needs that resource"
+    )
+    assert reasons[("GetObject", "condition keys")] == (
+        "a condition key no longer available to the action"
+    )
+    assert reasons[("DeleteBucketPolicy", "access level")] == (
+        "access level to or from Permissions management or Write"
+    )
+    assert reasons[("CreateSession", "")] == ""
     assert anchor("aws:RequestTag/${TagKey}") == "aws_RequestTag___TagKey_"
 
 
@@ -376,7 +388,8 @@ def _drawn(dom: str) -> list[tuple[str, str, str]]:
     ):
         service, body = section
         for sev, item in re.findall(
-            r'<tr><td><span class="sev (\w+)">\w+</span></td><td>[^<]*</td><td>(?:<a [^>]*>)?'
+            r'<tr><td><span class="sev (\w+)">\w+</span>(?:<div class="why">[^<]*</div>)?</td>'
+            r"<td>[^<]*</td><td>(?:<a [^>]*>)?"
             r"<code>(.*?)</code>",
             body,
         ):
