@@ -769,6 +769,24 @@ def _html_data_row(c: Change) -> list[object]:
     ]
 
 
+def _html_service_data(d: CatalogDiff, service: str, changes: list[Change]) -> list[object]:
+    """``[prefix, rows, new page, old page, API base]``. Most API links of a service are
+    ``<base><action>.html``: those rows hold ``=`` and the base is given once (1.4 of the
+    9.9 MB of the 2020 -> 2026 page were API links)."""
+    rows = [_html_data_row(c) for c in changes]
+    bases = Counter(
+        str(r[9])[: -len(f"{r[3]}.html")]
+        for r in rows
+        if r[9] and str(r[9]).endswith(f"{r[3]}.html")
+    )
+    base = bases.most_common(1)[0][0] if bases else ""
+    if base:
+        for r in rows:
+            if r[9] == f"{base}{r[3]}.html":
+                r[9] = "="
+    return [service, rows, _html_page(d, service, "new"), _html_page(d, service, "old"), base]
+
+
 def _html_page(d: CatalogDiff, service: str, side: str) -> str:
     """``url#anchor-base`` of a service's page on one side, for the script's links."""
     found = [page for p, s, page in d.pages if p == service and s == side]
@@ -962,12 +980,7 @@ def render_html(d: CatalogDiff) -> str:
             for i, (service, changes) in enumerate(groups.items())
         )
         data = [
-            [
-                service,
-                [_html_data_row(c) for c in sorted(cs, key=lambda c: c.severity.rank)],
-                _html_page(d, service, "new"),
-                _html_page(d, service, "old"),
-            ]
+            _html_service_data(d, service, sorted(cs, key=lambda c: c.severity.rank))
             for service, cs in groups.items()
         ]
     fills = {

@@ -245,7 +245,7 @@ def test_html_is_one_self_contained_page(fixture_diff):
     # every change is a row of the embedded data, with its severity, kind and item type
     rows = [
         (SEVERITIES[r[0]], VERBS[r[1]], TYPES[r[2]], service)
-        for service, service_rows, _, _ in _page_data(page)
+        for service, service_rows, *_ in _page_data(page)
         for r in service_rows
     ]
     assert sorted(rows) == sorted(
@@ -269,11 +269,8 @@ def test_html_service_index_counts_every_changed_service_by_severity(fixture_dif
 
 
 def test_html_links_items_to_their_page_and_actions_to_their_api_reference(fixture_diff):
-    data = {
-        service: (rows, new, old)
-        for service, rows, new, old in _page_data(render_html(fixture_diff))
-    }
-    rows, new_page, old_page = data["s3"]
+    data = {entry[0]: entry[1:] for entry in _page_data(render_html(fixture_diff))}
+    rows, new_page, old_page, api_base = data["s3"]
     assert (
         new_page
         == old_page
@@ -283,7 +280,8 @@ def test_html_links_items_to_their_page_and_actions_to_their_api_reference(fixtu
         )
     )
     get_object = next(r for r in rows if r[3] == "GetObject")
-    assert get_object[9] == "AmazonS3/latest/API/API_GetObject.html"
+    # the API link is the service's base, the name and .html (the script puts it together)
+    assert (get_object[9], api_base) == ("=", "AmazonS3/latest/API/API_")
     # each breaking or security row says why, in a few words; info rows say nothing
     reasons = {(r[3], r[5]): r[10] for r in rows}
     assert reasons[("GetObject", "row accesspoint")] == (
@@ -327,7 +325,7 @@ def test_html_escapes_everything_from_the_catalogs():
     assert scripts == ['<script type="application/json" id="data">', "<script>"]
     for raw in ("<img", "<svg", "<b>bold", "<i>", "<u>S3", "</table><script>"):
         assert raw not in body
-    rows = [r for _, service_rows, _, _ in _page_data(page) for r in service_rows]
+    rows = [r for _, service_rows, *_ in _page_data(page) for r in service_rows]
     # the HTML cells come escaped; names are data, escaped by the script when it draws
     # them (test_html_filter_runs_in_chromium... checks the drawn page)
     cells = " ".join(str(cell) for r in rows for cell in r[4:8])
@@ -434,6 +432,11 @@ def test_html_filter_runs_in_chromium_and_draws_only_what_is_filtered_in(fixture
     # by prefix:Action, by action name in any service, by condition key
     dom = _dump_dom(page.as_uri() + "#q=s3:GetObject")
     assert {(s, i) for s, _, i in _drawn(dom)} == {("s3", "GetObject")}
+    assert (
+        '<a href="https://docs.aws.amazon.com/service-authorization/latest/reference/'
+        'list_amazons3.html#amazons3-GetObject"><code>GetObject</code></a> <a class="api" '
+        'href="https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html"'
+    ) in dom
     dom = _dump_dom(page.as_uri() + "#q=CreateSession")
     assert sorted(_drawn(dom)) == [
         ("s3", "info", "CreateSession"),
@@ -492,7 +495,7 @@ def test_html_of_one_resource_type_whose_400_arn_formats_all_changed_is_linear()
     start = time.perf_counter()
     page = render_html(d)
     assert time.perf_counter() - start < 5
-    (rows,) = [r for _, r, _, _ in _page_data(page)]
+    (rows,) = [r for _, r, *_ in _page_data(page)]
     (change,) = rows
     # every old format is still paired with its edit (marked in place, not struck whole)
     assert change[6].count('<li class="edit">') == 400
