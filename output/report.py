@@ -1,15 +1,20 @@
 """Diff reports: JSON for machines, Markdown for a pull request, one HTML page for people.
 
 ``render(d, fmt)`` returns the whole report as text. The JSON is the contract in
-DESIGN.md ("Diff"). The Markdown starts with a summary table, then one section
-per service with its breaking and security changes first and long lists folded
-into ``<details>``. When it would not fit a pull-request body (:data:`MD_LIMIT`
-characters) it adds a table of every changed service with its counts and keeps
-breaking over security over info lines, round-robin over services, and says how
-many it left out. The HTML page is self-contained (inline CSS and JS, no
-external assets, everything escaped) and filters its rows by severity, kind,
-item type and text; a link can preset the filters
-(``report.html#sev=breaking,security&type=action&q=s3``).
+DESIGN.md ("Diff"). Markdown and HTML start with the two releases (id, snapshot date,
+what each was built from, note) and the counts.
+
+The Markdown (:func:`render_markdown`, also the changelog's renderer) lists every
+breaking change, then every security change, by service, within :data:`MD_LIMIT`
+characters: what does not fit is counted per service, one line each; then the info
+changes, folded per service, as many as fit, and a count of the rest.
+
+The HTML page is self-contained (inline CSS and JS, no external assets, everything
+escaped): a service index with counts by severity, filters by severity, kind and item
+type, a search by exact name (prefix, item, ``prefix:Action``, condition key, ``*``
+wildcards), links to each item's SAR page and each action's API reference. Its rows
+are data embedded in the page, drawn by its script a section at a time as sections
+open; a link can preset the filters (``report.html#sev=breaking,security&q=s3``).
 """
 
 from __future__ import annotations
@@ -633,20 +638,6 @@ def anchor(name: str) -> str:
     """The id a SAR page gives an item: ``aws:RequestTag/${TagKey}`` is
     ``aws_RequestTag___TagKey_`` (after the page's anchor base and a hyphen)."""
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-
-
-def item_links(d: CatalogDiff, c: Change) -> tuple[str | None, str | None]:
-    """(link to the item on its SAR page, link to its API reference) for one change; the
-    page of the side the item is on (the old page for a removal)."""
-    side = "old" if c.kind.verb == "removed" else "new"
-    page = d.page_link(c.service, side)
-    api = c.subject.api_reference if isinstance(c.subject, Action) else None
-    if page is None:
-        return None, api
-    url, base = page
-    if c.item is None or not base:
-        return url, api
-    return f"{url}#{base}-{anchor(c.item)}", api
 
 
 def levels_text(action: Action) -> str:
