@@ -236,6 +236,13 @@ _MAX_COLSPAN = 100
 # Every grid row costs the table's width, so a header of colspan=100 cells would make a
 # page cost its rows times its bytes. SAR tables have at most 6 columns.
 _MAX_COLUMNS = 32
+# Tags a page may have: libxml2 and lxml cost some 150 bytes and a few microseconds per
+# element, so 20 MB of `<p>x</p>` took 770 MB and 17 s. The largest real page (ec2,
+# 2026, 2.2 MB) has 56,415.
+MAX_TAGS = 500_000
+# Rows of one table reported one by one when their cells do not fit; the rest are
+# counted in one more diagnostic (a million bad rows were a million diagnostics, 900 MB).
+_MAX_ROW_DIAGNOSTICS = 20
 
 
 def _misplaced_rows(table: _HtmlElement) -> int:
@@ -289,6 +296,7 @@ def _grid(
     holding = 0  # columns with left > 0
     columns = range(width)
     all_fresh = (True,) * width
+    bad_rows = 0
     for tr in rows:
         cells = _cells(tr)
         # Fast paths (almost every row): cells without spans that fill exactly the columns
@@ -329,16 +337,18 @@ def _grid(
         widths = [_span(c, "colspan", width) for c in cells]
         need = sum(widths)
         if need != len(free):
-            diags.append(
-                Diagnostic(
-                    page,
-                    tr.sourceline,
-                    Severity.ERROR,
-                    "row-cell-count",
-                    f"{kind} table row has {len(cells)} cell(s) spanning {need} column(s) where "
-                    f"{len(free)} column(s) are free; row not read",
+            bad_rows += 1
+            if bad_rows <= _MAX_ROW_DIAGNOSTICS:
+                diags.append(
+                    Diagnostic(
+                        page,
+                        tr.sourceline,
+                        Severity.ERROR,
+                        "row-cell-count",
+                        f"{kind} table row has {len(cells)} cell(s) spanning {need} column(s) "
+                        f"where {len(free)} column(s) are free; row not read",
+                    )
                 )
-            )
             continue
         fresh = [False] * width
         at = 0
@@ -353,6 +363,17 @@ def _grid(
                     holding += 1
             at += cell_width
         yield tr.sourceline, slots, fresh
+    if bad_rows > _MAX_ROW_DIAGNOSTICS:
+        diags.append(
+            Diagnostic(
+                page,
+                None,
+                Severity.ERROR,
+                "row-cell-count",
+                f"{bad_rows - _MAX_ROW_DIAGNOSTICS} more {kind} table row(s) whose cells do "
+                "not fit the columns; not read",
+            )
+        )
     for i in columns:
         cell = held[i]
         if left[i] and cell is not None:
@@ -641,6 +662,18 @@ def parse(
     is_document = bool(_HTML_TAG.match(head, start.end() if start else 0))
     if utf8 is None:
         utf8 = text.encode("utf-8", "replace")
+    tags = utf8.count(b"<")
+    if tags > MAX_TAGS:
+        p.add(
+            None,
+            Severity.ERROR,
+            "too-complex",
+            f"page has {tags} tags, more than the {MAX_TAGS} this parser reads in one page "
+            "(the largest real page has 56,415); page not read",
+        )
+        return ParsedPage(
+            PageRef(source, FORMAT, "unknown", url), None, None, (), (), (), tuple(p.diags)
+        )
     root, fatal = _document(utf8)
     if fatal:
         first = fatal[0]
