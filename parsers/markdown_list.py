@@ -521,8 +521,8 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     body, source_url = _strip_front_matter(text)
     page_url = url or source_url
     base = page_url if page_url and page_url.startswith("http") else f"{SAR_BASE}{source}.html"
-    source_lines = body.splitlines()
     root, bounded = parse_markdown(body, source)
+    source_lines = body.splitlines() if root is not None else []
     if root is None:
         return ParsedPage(
             PageRef(source, "markdown-list", "unknown", page_url),
