@@ -220,9 +220,22 @@ def _missing_tr(action: str) -> Callable[[str], str]:
 
 
 def _many_cells(text: str) -> str:
-    """20 MB of empty cells directly under one table (cells without rows)."""
+    """200,000 empty cells directly under one table (cells without rows; 400,000 tags,
+    under the page's bound)."""
     end = text.index("</table>")
-    return text[:end] + "<td></td>" * (19 * 1024 * 1024 // 9) + text[end:]
+    return text[:end] + "<td></td>" * 200_000 + text[end:]
+
+
+def _dense(unit: str, inside_cell: bool = False) -> Callable[[str], str]:
+    """19 MB of ``unit`` at the end of the first table (or in its first cell)."""
+
+    def change(text: str) -> str:
+        at = text.index("</table>")
+        if inside_cell:
+            at = text.index(">", text.index("<td", text.index("<table"))) + 1
+        return text[:at] + unit * (19 * 1024 * 1024 // len(unit)) + text[at:]
+
+    return change
 
 
 HTML = [
@@ -259,7 +272,22 @@ HTML = [
         {"bidi-control"},
     ),
     _html_case(
-        "html-20mb-of-cells",
+        "html-20mb-of-short-rows",
+        "memory: a diagnostic per row",
+        RUM,
+        _dense("<tr><td>a</td></tr>"),
+        {"too-complex"},
+    ),
+    _html_case("html-20mb-of-paragraphs", "memory: tags", RUM, _dense("<p>x</p>"), {"too-complex"}),
+    _html_case(
+        "html-20mb-of-line-breaks-in-a-cell",
+        "memory: tags",
+        RUM,
+        _dense("<br>", inside_cell=True),
+        {"too-complex"},
+    ),
+    _html_case(
+        "html-200k-cells-outside-rows",
         "memory: cells without rows",
         RUM,
         _many_cells,
