@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-SECTIONS = ("build", "diff", "fetch", "history", "report")
+SECTIONS = ("build", "diff", "load", "fetch", "history", "report")
 
 
 def main(argv: list[str]) -> int:
