@@ -26,6 +26,7 @@ from .servers import SAR_BASE, SiteServer, sar_site
 from .test_scraper_fetch import FAST, html_pages
 
 PAGES = 4
+CLI = [sys.executable, "-m", "iam_catalog"]
 # A FIFO or device that is opened by mistake hangs or fills memory; every command that
 # meets one runs in a subprocess under this limit, so a regression fails instead of hanging.
 LIMIT_SECONDS = 30
@@ -295,3 +296,34 @@ def test_fifo_given_as_source_is_named_and_not_opened(tmp_path):
         f"iam-catalog: error: nothing usable in the sources ({tmp_path / 'pipe.md'}: a FIFO "
         "(named pipe), not a regular file; not read)\n",
     )
+
+
+def _limit_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+# The fetch runs under this address-space limit: /dev/zero read to its end would pass it.
+MEMORY_LIMIT = 2 * 1024**3
+
+
+def test_fetch_previous_with_a_page_linked_to_dev_zero_fetches_it_whole(pages, snapshot, tmp_path):
+    relative = first_page(snapshot)
+    (snapshot / relative).unlink()
+    (snapshot / relative).symlink_to("/dev/zero")
+    out = tmp_path / "next"
+    with SiteServer(sar_site(pages)) as site:
+        base, previous = site.url(SAR_BASE), str(snapshot)
+        done = subprocess.run(
+            [*CLI, "fetch", "--out", str(out), "--base-url", base, "--previous", previous],
+            capture_output=True,
+            text=True,
+            timeout=LIMIT_SECONDS,
+            preexec_fn=_limit_memory,
+        )
+    assert done.returncode == 0, done.stderr
+    assert "fetched 1, unchanged 3, failed 0" in done.stderr
+    copied = out / relative
+    assert not copied.is_symlink()
+    assert copied.read_bytes() == (pages[0].parent / copied.name).read_bytes()
