@@ -50,7 +50,7 @@ from iam_catalog.parsers.model import (
     Severity,
 )
 from iam_catalog.scraper.discover import DEFAULT_BASE_URL, DEFAULT_JSON_BASE_URL
-from iam_catalog.scraper.localfiles import describe_nonregular
+from iam_catalog.scraper.localfiles import NotRegularFileError, describe_nonregular, open_regular
 from iam_catalog.scraper.snapshot import is_snapshot, snapshot_pages
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ PARSER_CRASH = "parser-crash"
 def read_capped(path: Path, size_cap: int) -> tuple[bytes, int | None]:
     """At most ``size_cap + 1`` bytes of a file, and its size when that is over the cap
     (None when under). A 4 GB file costs ``size_cap`` of memory, not 4 GB."""
-    with path.open("rb") as f:
+    with open_regular(path) as f:  # never a FIFO (open would block) nor a device
         data = f.read(size_cap + 1)
         if len(data) <= size_cap:
             return data, None
@@ -222,6 +222,8 @@ def _read_file(
     path, expected = item
     try:
         data, oversize = read_capped(path, size_cap)
+    except NotRegularFileError as e:  # swapped for a FIFO or a device since it was listed
+        return _not_a_file(path, e.kind), hashlib.sha256(b"").digest()
     except OSError as e:
         problem = Diagnostic(str(path), None, Severity.ERROR, "unreadable", f"{path}: {e.strerror}")
         return problem, hashlib.sha256(b"").digest()

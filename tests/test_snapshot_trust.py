@@ -327,3 +327,26 @@ def test_fetch_previous_with_a_page_linked_to_dev_zero_fetches_it_whole(pages, s
     copied = out / relative
     assert not copied.is_symlink()
     assert copied.read_bytes() == (pages[0].parent / copied.name).read_bytes()
+
+
+def test_file_that_became_a_fifo_after_listing_is_read_without_blocking(tmp_path):
+    import threading
+
+    from iam_catalog.output.build import _read_file
+
+    fifo = tmp_path / "list_x.html"
+    os.mkfifo(fifo)  # as if swapped in between the listing and the read
+    outcome: list[object] = []
+    reader = threading.Thread(target=lambda: outcome.append(_read_file((fifo, None), None, 1000)))
+    reader.start()
+    reader.join(LIMIT_SECONDS / 3)
+    if reader.is_alive():  # blocked in open(): a writer lets it go, and the test fails
+        with open(fifo, "wb"):
+            pass
+        reader.join()
+        pytest.fail("reading a FIFO blocked")
+    ((problem, _digest),) = outcome  # type: ignore[misc]
+    assert (problem.code, problem.message) == (
+        "not-a-file",
+        f"{fifo}: a FIFO (named pipe), not a regular file; not read",
+    )
