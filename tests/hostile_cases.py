@@ -1,4 +1,5 @@
-"""The hostile inputs of issue 17 (the parsing half), generated from real corpus pages.
+"""The hostile inputs of issue 17 (the parsing half, and snapshots and source folders of
+the I/O half), generated from real corpus pages.
 
 Each :class:`Case` writes its input under a temporary folder (never a committed file)
 and says which command to run on it, what the undamaged input yields, and how the
@@ -10,6 +11,7 @@ that is refused, the exit code 2 and the start of the one-line message). The run
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from collections.abc import Callable
@@ -515,4 +517,128 @@ MANIFESTS = [
 ]
 
 
-CASES: list[Case] = [*SERVICE_REFERENCE, *MARKDOWN, *HTML, *TEXT, *SIZE, *CATALOGS, *MANIFESTS]
+# ------------------------------------------------------- snapshots and source folders (I/O half)
+
+
+def _snapshot(corpus: Path, tmp: Path) -> Path:
+    """A snapshot of two pages (rum and the companion) written as fetch writes one."""
+    from iam_catalog.scraper.snapshot import FileEntry, Manifest, file_sha256, write_manifest
+
+    snapshot = tmp / "snapshot"
+    manifest = Manifest("2026-12-06T00:00:00Z", "http://127.0.0.1/", None, ["html"], {"name": "t"})
+    for source in (RUM, COMPANION):
+        page = snapshot / "html" / Path(source).name
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_bytes((corpus / source).read_bytes())
+        manifest.files[f"html/{page.name}"] = FileEntry(
+            f"http://127.0.0.1/{page.name}",
+            "html",
+            "page",
+            200,
+            sha256=file_sha256(page),
+            bytes=page.stat().st_size,
+        )
+    write_manifest(snapshot, manifest)
+    return snapshot
+
+
+def _snapshot_case(name: str, tamper: Callable[[Path, Path], None], why: str) -> Case:
+    """A snapshot whose rum page is tampered with after the fetch: refused in one line."""
+
+    def make(corpus: Path, tmp: Path) -> tuple[list[str], Path | None]:
+        snapshot = _snapshot(corpus, tmp)
+        tamper(snapshot / "html" / Path(RUM).name, tmp)
+        return ["build", str(snapshot), "--out", str(tmp / "out"), "--jobs", "1"], None
+
+    return Case(
+        f"snapshot-{name}",
+        "trust: a snapshot page that is not a regular file inside it, or not its bytes",
+        make,
+        exit=2,
+        refusal=rf"iam-catalog: error: \S+: snapshot \w+ does not verify, 1 of 2 files are not "
+        rf"as its manifest says \(first: html/list_awscloudwatchrum\.html: {why}.*\); ",
+    )
+
+
+def _relink(target: str) -> Callable[[Path, Path], None]:
+    def tamper(page: Path, tmp: Path) -> None:
+        page.unlink()
+        page.symlink_to(target)
+
+    return tamper
+
+
+def _fifo(page: Path, tmp: Path) -> None:
+    page.unlink()
+    os.mkfifo(page)
+
+
+def _edit(page: Path, tmp: Path) -> None:
+    data = page.read_bytes()
+    page.write_bytes(data.replace(b"Grants permission", b"Grants PERMISSION", 1))  # same size
+
+
+SNAPSHOTS = [
+    _snapshot_case("dev-zero", _relink("/dev/zero"), "a symbolic link to /dev/zero, not a regular"),
+    _snapshot_case(
+        "passwd", _relink("/etc/passwd"), "a symbolic link to /etc/passwd, not a regular"
+    ),
+    _snapshot_case(
+        "other-page", _relink("list_amazonsqs.html"), "a symbolic link to list_amazonsqs"
+    ),
+    _snapshot_case("fifo", _fifo, re.escape("a FIFO (named pipe), not a regular file")),
+    _snapshot_case("edited", _edit, "bytes do not match the sha256 in the manifest"),
+    _snapshot_case(
+        "truncated", lambda p, t: p.write_bytes(p.read_bytes()[:999]), "999 bytes on disk"
+    ),
+    _snapshot_case("deleted", lambda p, t: p.unlink(), "missing from the snapshot folder"),
+]
+
+
+def _source_case(name: str, plant: Callable[[Path], None]) -> Case:
+    """A source folder holding, beside a page, something that is not a regular file."""
+
+    def make(corpus: Path, tmp: Path) -> tuple[list[str], Path | None]:
+        page = _write(tmp, Path(RUM).name, (corpus / RUM).read_bytes())
+        plant(page.parent / "odd.html")
+        return _build(corpus, page, tmp), corpus / RUM
+
+    return Case(
+        f"source-{name}",
+        "trust: FIFOs, devices and dangling links in a source folder",
+        make,
+        frozenset({"not-a-file"}),
+    )
+
+
+def _fifo_source(corpus: Path, tmp: Path) -> tuple[list[str], Path | None]:
+    (tmp / "in").mkdir()
+    os.mkfifo(tmp / "in" / "pipe.md")
+    return ["build", str(tmp / "in" / "pipe.md"), "--out", str(tmp / "out")], None
+
+
+SOURCES = [
+    _source_case("fifo", os.mkfifo),
+    _source_case("device", lambda p: p.symlink_to("/dev/zero")),
+    _source_case("dangling", lambda p: p.symlink_to(p.parent / "nowhere.html")),
+    Case(
+        "source-fifo-named",
+        "trust: a FIFO given as SOURCE",
+        _fifo_source,
+        exit=2,
+        refusal=r"iam-catalog: error: nothing usable in the sources \(\S+pipe\.md: a FIFO",
+    ),
+]
+
+
+CASES: list[Case] = [
+    *SERVICE_REFERENCE,
+    *MARKDOWN,
+    *HTML,
+    *TEXT,
+    *SIZE,
+    *CATALOGS,
+    *MANIFESTS,
+    *SNAPSHOTS,
+    *SOURCES,
+]
