@@ -6,7 +6,8 @@ The pipeline lives in three subpackages: :mod:`iam_catalog.scraper` (the only ne
 code), :mod:`iam_catalog.parsers` (pure text to model) and :mod:`iam_catalog.output`
 (everything that leaves the pipeline: build, writers, diff, reports, command line).
 
-The public facade: :class:`History` (``iam_catalog.history``), imported on first use so
+The public facade: :class:`Catalog` (``iam_catalog.query``) and :class:`History`
+(``iam_catalog.history``), imported on first use so
 that ``import iam_catalog`` stays cheap.
 """
 
@@ -18,7 +19,7 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
     __version__ = "0+unknown"
 
 
-_LAZY = {"History": "iam_catalog.history"}
+_LAZY = {"History": "iam_catalog.history", "Catalog": "iam_catalog.query"}
 
 
 def __getattr__(name: str) -> object:

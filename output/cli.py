@@ -598,6 +598,9 @@ def make_parser() -> argparse.ArgumentParser:
     from iam_catalog.history.cli import add_parser as add_history
 
     add_history(sub, _Formatter)
+    from iam_catalog.query.cli import add_parser as add_query
+
+    add_query(sub, _Formatter)
     return p
 
 

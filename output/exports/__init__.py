@@ -33,6 +33,7 @@ EXPORTS: dict[str, str] = {
     "policy-sentry": "iam_catalog.output.exports.policy_sentry",
     "parliament": "iam_catalog.output.exports.parliament",
     "aws-json": "iam_catalog.output.exports.aws_json",
+    "sqlite": "iam_catalog.output.exports.sqlite",
 }
 
 

@@ -1,0 +1,222 @@
+"""The catalog as one SQLite file: the query store of :class:`iam_catalog.query.Catalog`
+and the ``sqlite`` export (``iam-catalog export sqlite``).
+
+Tables (foreign keys declared and enforced on write): ``services``, ``actions``,
+``action_access_levels``, ``resource_types``, ``arn_formats``, ``condition_keys``,
+``resource_type_condition_keys``, ``action_resource_types`` (one row per action x
+resource-type row), ``action_condition_keys`` and ``dependent_actions`` (``row_id`` NULL
+on the action's own row), ``operations``. Views for the common joins:
+``action_rows`` (action, resource type, required, ARN formats), ``action_keys`` (every
+condition key an action takes and ``via`` which: ``action``, ``row`` or
+``resource_type``), ``action_levels``. Full-text search (FTS5): ``actions_fts`` and
+``condition_keys_fts`` on names and descriptions. Names compare case-insensitively
+(``COLLATE NOCASE``), like IAM.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from iam_catalog.parsers.model import Catalog
+
+STORE_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE services(
+  prefix TEXT PRIMARY KEY COLLATE NOCASE,
+  name TEXT NOT NULL
+);
+CREATE TABLE actions(
+  id INTEGER PRIMARY KEY,
+  service TEXT NOT NULL REFERENCES services(prefix),
+  name TEXT NOT NULL,
+  action TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  description TEXT NOT NULL,
+  access_level TEXT,
+  permission_only INTEGER NOT NULL,
+  api_reference TEXT
+);
+CREATE INDEX actions_service ON actions(service);
+CREATE TABLE action_access_levels(
+  action_id INTEGER NOT NULL REFERENCES actions(id),
+  position INTEGER NOT NULL,
+  access_level TEXT NOT NULL,
+  PRIMARY KEY(action_id, position)
+);
+CREATE TABLE resource_types(
+  id INTEGER PRIMARY KEY,
+  service TEXT NOT NULL REFERENCES services(prefix),
+  name TEXT NOT NULL COLLATE NOCASE,
+  UNIQUE(service, name)
+);
+CREATE TABLE arn_formats(
+  resource_type_id INTEGER NOT NULL REFERENCES resource_types(id),
+  position INTEGER NOT NULL,
+  arn_format TEXT NOT NULL,
+  PRIMARY KEY(resource_type_id, position)
+);
+CREATE TABLE condition_keys(
+  id INTEGER PRIMARY KEY,
+  service TEXT NOT NULL REFERENCES services(prefix),
+  name TEXT NOT NULL COLLATE NOCASE,
+  description TEXT NOT NULL,
+  types TEXT NOT NULL,
+  UNIQUE(service, name)
+);
+CREATE INDEX condition_keys_name ON condition_keys(name);
+CREATE TABLE resource_type_condition_keys(
+  resource_type_id INTEGER NOT NULL REFERENCES resource_types(id),
+  condition_key TEXT NOT NULL COLLATE NOCASE
+);
+CREATE INDEX resource_type_condition_keys_type ON resource_type_condition_keys(resource_type_id);
+CREATE INDEX resource_type_condition_keys_key ON resource_type_condition_keys(condition_key);
+CREATE TABLE action_resource_types(
+  id INTEGER PRIMARY KEY,
+  action_id INTEGER NOT NULL REFERENCES actions(id),
+  position INTEGER NOT NULL,
+  resource_type TEXT NOT NULL COLLATE NOCASE,
+  resource_type_id INTEGER REFERENCES resource_types(id),
+  required INTEGER NOT NULL
+);
+CREATE INDEX action_resource_types_action ON action_resource_types(action_id);
+CREATE INDEX action_resource_types_type ON action_resource_types(resource_type_id);
+CREATE TABLE action_condition_keys(
+  action_id INTEGER NOT NULL REFERENCES actions(id),
+  row_id INTEGER REFERENCES action_resource_types(id),
+  condition_key TEXT NOT NULL COLLATE NOCASE
+);
+CREATE INDEX action_condition_keys_action ON action_condition_keys(action_id);
+CREATE INDEX action_condition_keys_key ON action_condition_keys(condition_key);
+CREATE TABLE dependent_actions(
+  action_id INTEGER NOT NULL REFERENCES actions(id),
+  row_id INTEGER REFERENCES action_resource_types(id),
+  dependent_action TEXT NOT NULL COLLATE NOCASE
+);
+CREATE TABLE operations(
+  action_id INTEGER NOT NULL REFERENCES actions(id),
+  operation TEXT NOT NULL
+);
+CREATE VIEW action_rows AS
+  SELECT a.action, a.service, r.resource_type, r.required, r.position,
+         (SELECT group_concat(f.arn_format, ' ') FROM arn_formats f
+          WHERE f.resource_type_id = r.resource_type_id) AS arn_formats
+  FROM action_resource_types r JOIN actions a ON a.id = r.action_id;
+CREATE VIEW action_keys AS
+  SELECT a.action, k.condition_key, CASE WHEN k.row_id IS NULL THEN 'action' ELSE 'row' END AS via
+  FROM action_condition_keys k JOIN actions a ON a.id = k.action_id
+  UNION
+  SELECT a.action, t.condition_key, 'resource_type' AS via
+  FROM action_resource_types r
+  JOIN actions a ON a.id = r.action_id
+  JOIN resource_type_condition_keys t ON t.resource_type_id = r.resource_type_id;
+CREATE VIEW action_levels AS
+  SELECT a.action, a.service, l.access_level
+  FROM action_access_levels l JOIN actions a ON a.id = l.action_id;
+CREATE VIRTUAL TABLE actions_fts USING fts5(
+  action, description, content='actions', content_rowid='id'
+);
+CREATE VIRTUAL TABLE condition_keys_fts USING fts5(
+  name, description, content='condition_keys', content_rowid='id'
+);
+"""
+
+
+def write_store(catalog: Catalog, path: Path) -> None:
+    """Write ``catalog`` into a new SQLite file at ``path`` (which must not exist)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.executescript(SCHEMA)
+        conn.execute("BEGIN")
+        _fill(conn, catalog)
+        conn.execute("INSERT INTO actions_fts(actions_fts) VALUES ('rebuild')")
+        conn.execute("INSERT INTO condition_keys_fts(condition_keys_fts) VALUES ('rebuild')")
+        conn.execute("COMMIT")
+        conn.execute("VACUUM")
+    finally:
+        conn.close()
+
+
+def _fill(conn: sqlite3.Connection, catalog: Catalog) -> None:
+    conn.executemany(
+        "INSERT INTO meta VALUES (?, ?)",
+        [
+            ("store_version", str(STORE_VERSION)),
+            ("catalog_schema_version", str(catalog.schema_version)),
+            ("source_kind", catalog.source.kind),
+            ("source_id", catalog.source.id),
+        ],
+    )
+    action_id = row_id = rt_id = key_id = 0
+    for s in catalog.services:
+        conn.execute("INSERT INTO services VALUES (?, ?)", (s.prefix, s.name))
+        rt_ids: dict[str, int] = {}
+        rts: list[tuple[int, str, str]] = []
+        arns: list[tuple[int, int, str]] = []
+        rt_keys: list[tuple[int, str]] = []
+        for r in s.resource_types:
+            rt_id += 1
+            rt_ids.setdefault(r.name.lower(), rt_id)
+            rts.append((rt_id, s.prefix, r.name))
+            arns.extend((rt_id, i, f) for i, f in enumerate(r.arn_formats))
+            rt_keys.extend((rt_id, k) for k in dict.fromkeys(r.condition_keys))
+        conn.executemany("INSERT INTO resource_types VALUES (?, ?, ?)", rts)
+        conn.executemany("INSERT INTO arn_formats VALUES (?, ?, ?)", arns)
+        conn.executemany("INSERT INTO resource_type_condition_keys VALUES (?, ?)", rt_keys)
+        keys = []
+        for k in s.condition_keys:
+            key_id += 1
+            keys.append((key_id, s.prefix, k.name, k.description, ",".join(k.types)))
+        conn.executemany("INSERT INTO condition_keys VALUES (?, ?, ?, ?, ?)", keys)
+        acts: list[tuple[object, ...]] = []
+        levels: list[tuple[int, int, str]] = []
+        rows: list[tuple[object, ...]] = []
+        akeys: list[tuple[int, int | None, str]] = []
+        deps: list[tuple[int, int | None, str]] = []
+        ops: list[tuple[int, str]] = []
+        for a in s.actions:
+            action_id += 1
+            level = a.access_level.value if a.access_level else None
+            acts.append(
+                (
+                    action_id,
+                    s.prefix,
+                    a.name,
+                    f"{s.prefix}:{a.name}",
+                    a.description,
+                    level,
+                    int(a.permission_only),
+                    a.api_reference,
+                )
+            )
+            all_levels = dict.fromkeys(
+                [*(lv.value for lv in a.access_levels), *([level] if level else [])]
+            )
+            levels.extend((action_id, i, lv) for i, lv in enumerate(all_levels))
+            akeys.extend((action_id, None, k) for k in dict.fromkeys(a.condition_keys))
+            deps.extend((action_id, None, d) for d in dict.fromkeys(a.dependent_actions))
+            ops.extend((action_id, o) for o in dict.fromkeys(a.operations))
+            for i, row in enumerate(a.resource_types):
+                row_id += 1
+                rows.append(
+                    (
+                        row_id,
+                        action_id,
+                        i,
+                        row.name,
+                        rt_ids.get(row.name.lower()),
+                        int(row.required),
+                    )
+                )
+                akeys.extend((action_id, row_id, k) for k in dict.fromkeys(row.condition_keys))
+                deps.extend((action_id, row_id, d) for d in dict.fromkeys(row.dependent_actions))
+        conn.executemany("INSERT INTO actions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", acts)
+        conn.executemany("INSERT INTO action_access_levels VALUES (?, ?, ?)", levels)
+        conn.executemany("INSERT INTO action_resource_types VALUES (?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO action_condition_keys VALUES (?, ?, ?)", akeys)
+        conn.executemany("INSERT INTO dependent_actions VALUES (?, ?, ?)", deps)
+        conn.executemany("INSERT INTO operations VALUES (?, ?)", ops)
