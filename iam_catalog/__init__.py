@@ -11,7 +11,10 @@ The public facade: :class:`Catalog` (``iam_catalog.query``) and :class:`History`
 that ``import iam_catalog`` stays cheap.
 """
 
+from __future__ import annotations
+
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 try:
     __version__ = version("iam-catalog")
@@ -19,7 +22,20 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
     __version__ = "0+unknown"
 
 
+if TYPE_CHECKING:
+    from iam_catalog.parsers.model import Catalog as CatalogModel
+
 _LAZY = {"History": "iam_catalog.history", "Catalog": "iam_catalog.query"}
+
+
+def load(path: str) -> CatalogModel:
+    """The catalog model (:class:`iam_catalog.parsers.model.Catalog`) of a catalog.json or
+    any source ``build`` reads."""
+    from pathlib import Path
+
+    from iam_catalog.output.build import load_catalog
+
+    return load_catalog(Path(path))
 
 
 def __getattr__(name: str) -> object:

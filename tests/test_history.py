@@ -390,3 +390,68 @@ def test_backfill_cli_dates_folders_by_name(corpus, tmp_path, capsys, html_relea
         for c in diff(html_releases["2020-11-01"], html_releases["2021-03-23"]).changes
     )
     assert got == want
+
+
+def test_field_not_carried_by_one_release_is_never_a_change(tmp_path):
+    """AWS's JSON carries no descriptions nor required flags: a release built from it
+    between two page releases reports no change of them, and a change across it is dated
+    by the first release that shows it."""
+    db = tmp_path / "h.sqlite"
+    row = ResourceTypeRow("object", True, ("s3:x",))
+    get = _action("GetObject", "words", resource_types=(row,))
+    json_like = dataclasses.replace(
+        get,
+        description="",
+        resource_types=(ResourceTypeRow("object", False, ("s3:x",)),),
+        not_carried=frozenset({"description", "resource_types.required"}),
+    )
+    add_release(db, _catalog("1", _service("s3", get)), "2026-01-01")
+    add_release(db, _catalog("2", _service("s3", json_like)), "2026-01-02")
+    with History.open(db) as h:
+        assert h.log() == []
+    rows2 = (ResourceTypeRow("object", False, ("s3:x",)), ResourceTypeRow("bucket", True))
+    changed = dataclasses.replace(get, description="other words", resource_types=rows2)
+    add_release(db, _catalog("3", _service("s3", changed)), "2026-01-03")
+    with History.open(db) as h:
+        got = [(c.date, c.field, c.old, c.new, c.severity) for c in h.log()]
+    assert got == [
+        ("2026-01-03", "description", "words", "other words", "info"),
+        (
+            "2026-01-03",
+            "resource_types[bucket]",
+            None,
+            {"name": "bucket", "required": True, "condition_keys": [], "dependent_actions": []},
+            "breaking",
+        ),
+        ("2026-01-03", "resource_types[object].required", True, False, "info"),
+    ]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT release, service, kind, field FROM not_carried").fetchall() == [
+            ("2026-01-02", "s3", "action", "description"),
+            ("2026-01-02", "s3", "action", "resource_types.required"),
+        ]
+
+
+def test_corpus_json_release_between_html_releases_reports_no_format_change(corpus, tmp_path):
+    """The 2025-11-01 pages, then AWS's JSON of the same day, then the 2026-04-01 pages:
+    nothing the JSON does not carry (descriptions, required flags, permission-only marks,
+    API links, dependent actions, service names) shows as a change at its date."""
+    db = tmp_path / "h.sqlite"
+    html = build([corpus / "html" / "2025-11-01_f2b93173"]).catalog
+    aws = build([corpus / "servicereference" / "2025-11-01"]).catalog
+    add_release(db, html, "2025-11-01")
+    add_release(db, aws, "2025-11-02")
+    with History.open(db) as h:
+        log = h.log()
+    not_json = (
+        "description",
+        "permission_only",
+        "api_reference",
+        "dependent_actions",
+        "required",
+        "name",
+    )
+    assert log, "the JSON does differ from the pages (actions, keys)"
+    bad = [c for c in log if c.field and c.field.split(".")[-1] in not_json]
+    assert bad == []
+    assert not any(c.kind == "service_changed" for c in log)

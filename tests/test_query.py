@@ -159,6 +159,10 @@ def test_action_lookup_is_typed_and_case_insensitive(model, cat):
     got = cat.action("S3:getobject")
     assert got == want
     assert cat.action("s3:NoSuchAction") is None
+    by = {s.prefix: s for s in model.services}
+    for prefix in SERVICES:  # every field, not carried ones included, of ~2,000 actions
+        for a in by[prefix].actions:
+            assert cat.action(f"{prefix}:{a.name}") == a, a.name
 
 
 def test_cli_query_json_and_exit_codes(model, tmp_path, capsys):
@@ -246,3 +250,29 @@ def test_cold_process_query_reads_the_store_not_the_json(model, tmp_path):
         assert time.perf_counter() - t < 5
     finally:
         del os.environ["IAM_CATALOG_CACHE"]
+
+
+def test_readme_python_api_example_runs(corpus, tmp_path, monkeypatch, capsys):
+    import re as _re
+
+    from iam_catalog.output.build import build
+    from iam_catalog.output.writers import write_catalog_dir
+
+    from .conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (code,) = _re.findall(r"```python\n(.*?)```", readme, _re.S)
+    pages = corpus / "html" / "2026-04-01_110d32e3"
+    catalog = build([pages / "list_amazons3.html", pages / "list_amazonec2.html"]).catalog
+    write_catalog_dir(catalog, tmp_path / "build" / "catalog")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IAM_CATALOG_CACHE", str(tmp_path / "cache"))
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "GetObject Read ['accesspointobject', 'object']"
+    assert (
+        out[2]
+        == "['s3:GetAccelerateConfiguration', 's3:GetAccessGrant', 's3:GetAccessGrantsInstance']"
+    )
+    assert out[3] == "[('s3', 'object')]"
+    assert out[4] == "2026-12-01"

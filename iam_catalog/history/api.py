@@ -3,8 +3,8 @@
 Changes between two releases are never worked out here: the item as it stood at both
 dates is rebuilt from its versions and handed to :func:`iam_catalog.output.diff.diff`, so
 history reports exactly the kinds and severities ``iam-catalog diff`` does. A field one
-side does not know (its source did not carry it) takes the other side's value for that
-comparison, so it can never show as changed.
+side does not know (no release up to then carried it) is rebuilt as not carried, which
+``diff`` never compares.
 """
 
 from __future__ import annotations
@@ -109,18 +109,16 @@ def _at(runs: Runs, date: str) -> Fields | None:
     return out
 
 
-def _fill(side: Fields | None, other: Fields | None) -> Fields | None:
-    """``side`` with every field it does not know taken from ``other``."""
-    if side is None or other is None:
-        return side
-    return {**other, **side}
-
-
 def _service(prefix: str, kind: str, fields: Fields | None, display: str) -> Service | None:
     if fields is None:
         return None if kind == it.SERVICE else Service(display, "", ())
     if kind == it.SERVICE:
-        return Service(it._load(fields, "prefix", display), it._load(fields, "name", ""), ())
+        return Service(
+            it._load(fields, "prefix", display),
+            it._load(fields, "name", ""),
+            (),
+            not_carried=frozenset() if "name" in fields else frozenset({"name"}),
+        )
     if kind == it.ACTION:
         return Service(display, "", (), actions=(it.to_action(fields),))
     if kind == it.RESOURCE_TYPE:
@@ -143,7 +141,6 @@ def _changes(
         new is None and (date, prefix, kind) in unknown
     ):
         return []  # one side's source does not carry such items: nothing is known
-    old, new = _fill(old, new), _fill(new, old)
     if old == new:
         return []
     display = prefix

@@ -6,9 +6,9 @@ case-insensitively, so a case-only rename is a change of the field ``name``, nev
 removal plus an addition. The field ``""`` is the item's presence (value ``"1"``); it is
 kept apart from ``name`` so that a rename does not restart the item's life.
 
-A field a release's source does not carry is left out of that release's fields (see
-:func:`not_carried`): history then knows nothing of it for that release, and never
-reports a change of it.
+A field a release's source does not carry (the model's ``item.not_carried``, and
+:func:`not_carried` for whole services) is left out of that release's fields: history
+then knows nothing of it for that release, and never reports a change of it.
 """
 
 from __future__ import annotations
@@ -42,6 +42,14 @@ PRESENT = ""
 """The field that says the item exists; its value is always :data:`PRESENT_VALUE`."""
 PRESENT_VALUE = "1"
 
+ROW_FIELDS = (
+    "resource_types.required",
+    "resource_types.condition_keys",
+    "resource_types.dependent_actions",
+)
+"""A field of every resource-type row of an action: stored as ``[[row name, value], ...]``
+so that a value known from an earlier release is never paired with another row."""
+
 FIELDS: dict[str, tuple[str, ...]] = {
     SERVICE: ("prefix", "name"),
     ACTION: (
@@ -52,6 +60,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "permission_only",
         "api_reference",
         "resource_types",
+        *ROW_FIELDS,
         "condition_keys",
         "dependent_actions",
         "operations",
@@ -82,8 +91,13 @@ def _action_fields(a: Action) -> dict[str, str]:
         "access_levels": _json(a.access_levels),
         "permission_only": _json(a.permission_only),
         "api_reference": _json(a.api_reference),
-        "resource_types": _json(
-            [[r.name, r.required, r.condition_keys, r.dependent_actions] for r in a.resource_types]
+        "resource_types": _json([r.name for r in a.resource_types]),
+        "resource_types.required": _json([[r.name, r.required] for r in a.resource_types]),
+        "resource_types.condition_keys": _json(
+            [[r.name, r.condition_keys] for r in a.resource_types]
+        ),
+        "resource_types.dependent_actions": _json(
+            [[r.name, r.dependent_actions] for r in a.resource_types]
         ),
         "condition_keys": _json(a.condition_keys),
         "dependent_actions": _json(a.dependent_actions),
@@ -110,21 +124,31 @@ def _condition_key_fields(k: ConditionKey) -> dict[str, str]:
 
 
 def not_carried(catalog: Catalog) -> dict[str, frozenset[tuple[str, str]]]:
-    """``{service prefix (lower-cased): {(kind, field), ...}}``: what each service's source
-    does not carry. ``(kind, "")`` means the items of that kind themselves are not carried
-    (an item missing from the release is then not known to be gone).
-
-    Schema version 1 says this only of actions that a page replaced by a link (the
-    2018-2020 markdown, diagnostic ``actions-not-in-source``)."""
+    """``{service prefix (lower-cased): {(kind, field), ...}}``: what a service's source
+    does not carry, for every item of that kind in the service. ``(kind, "")``: the items
+    of that kind themselves are not carried (a service whose page replaced its actions
+    table by a link: an action missing from the release is not known to be gone)."""
     from iam_catalog.output.diff import SOURCE_GAP_CODES
 
     gap_pages = {d.page for d in catalog.diagnostics if d.code in SOURCE_GAP_CODES}
     out: dict[str, frozenset[tuple[str, str]]] = {}
     for s in catalog.services:
-        if any(p.page in gap_pages for p in s.pages):
-            out[s.prefix.lower()] = frozenset(
-                {(ACTION, PRESENT)} | {(ACTION, f) for f in FIELDS[ACTION]}
-            )
+        skip: set[tuple[str, str]] = set()
+        if not s.carries("name"):
+            skip.add((SERVICE, "name"))
+        if not s.carries("actions") or any(p.page in gap_pages for p in s.pages):
+            skip |= {(ACTION, PRESENT)} | {(ACTION, f) for f in FIELDS[ACTION]}
+        groups: tuple[tuple[str, Any], ...] = (
+            (ACTION, s.actions),
+            (RESOURCE_TYPE, s.resource_types),
+            (CONDITION_KEY, s.condition_keys),
+        )
+        for kind, items in groups:
+            if items and (kind, PRESENT) not in skip:
+                common = frozenset.intersection(*(frozenset(i.not_carried) for i in items))
+                skip |= {(kind, f) for f in common}
+        if skip:
+            out[s.prefix.lower()] = frozenset(skip)
     return out
 
 
@@ -190,7 +214,10 @@ def observe(catalog: Catalog) -> Iterator[tuple[Key, Observed]]:
     for s in catalog.services:
         prefix = s.prefix.lower()
         skip = gaps.get(prefix, frozenset())
-        yield (SERVICE, prefix, prefix), Observed(SERVICE, s, _skipped(skip, SERVICE))
+        yield (
+            (SERVICE, prefix, prefix),
+            Observed(SERVICE, s, _skipped(skip, SERVICE) | frozenset(s.not_carried) - {"actions"}),
+        )
         groups: tuple[tuple[str, Any], ...] = (
             (ACTION, s.actions),
             (RESOURCE_TYPE, s.resource_types),
@@ -201,7 +228,8 @@ def observe(catalog: Catalog) -> Iterator[tuple[Key, Observed]]:
                 continue
             skipped = _skipped(skip, kind)
             for item in items:
-                yield (kind, prefix, item.name.lower()), Observed(kind, item, skipped)
+                own = skipped | item.not_carried if item.not_carried else skipped
+                yield (kind, prefix, item.name.lower()), Observed(kind, item, own)
 
 
 def _skipped(skip: frozenset[tuple[str, str]], kind: str) -> frozenset[str]:
@@ -220,9 +248,53 @@ def _levels(values: Any) -> tuple[AccessLevel, ...]:
     return tuple(AccessLevel(v) for v in values)
 
 
+def _missing(fields: Mapping[str, str], kind: str) -> frozenset[str]:
+    return frozenset(f for f in FIELDS[kind] if f != "name" and f not in fields)
+
+
+def _rows(fields: Mapping[str, str]) -> tuple[tuple[ResourceTypeRow, ...], frozenset[str]]:
+    """The rows, each row field taken by row name; a row field that does not name every
+    row (known only from a release with other rows) is not known."""
+    names = _load(fields, "resource_types", [])
+    values: dict[str, dict[str, list[Any]]] = {}
+    unknown = set()
+    for f in ROW_FIELDS:
+        if f not in fields:
+            unknown.add(f)
+            continue
+        by_name: dict[str, list[Any]] = {}
+        for name, value in orjson.loads(fields[f]):
+            by_name.setdefault(name, []).append(value)
+        if sorted(by_name) != sorted(set(names)) or sum(map(len, by_name.values())) != len(names):
+            unknown.add(f)
+            continue
+        values[f] = by_name
+    rows = []
+    taken: dict[tuple[str, str], int] = {}
+    for name in names:
+
+        def value(f: str, default: Any, name: str = name) -> Any:
+            if f not in values:
+                return default
+            n = taken.get((f, name), 0)
+            taken[f, name] = n + 1
+            return values[f][name][n]
+
+        rows.append(
+            ResourceTypeRow(
+                name,
+                value("resource_types.required", False),
+                tuple(value("resource_types.condition_keys", [])),
+                tuple(value("resource_types.dependent_actions", [])),
+            )
+        )
+    return tuple(rows), frozenset(unknown)
+
+
 def to_action(fields: Mapping[str, str]) -> Action:
-    """An action from its fields (a field not known is left at an empty value)."""
+    """An action from its fields; a field not known is empty and marked not carried."""
     level = _load(fields, "access_level", None)
+    rows, unknown_rows = _rows(fields)
     return Action(
         name=_load(fields, "name", ""),
         description=_load(fields, "description", ""),
@@ -230,13 +302,11 @@ def to_action(fields: Mapping[str, str]) -> Action:
         access_levels=_levels(_load(fields, "access_levels", [])),
         permission_only=_load(fields, "permission_only", False),
         api_reference=_load(fields, "api_reference", None),
-        resource_types=tuple(
-            ResourceTypeRow(n, req, tuple(keys), tuple(deps))
-            for n, req, keys, deps in _load(fields, "resource_types", [])
-        ),
+        resource_types=rows,
         condition_keys=tuple(_load(fields, "condition_keys", [])),
         dependent_actions=tuple(_load(fields, "dependent_actions", [])),
         operations=tuple(_load(fields, "operations", [])),
+        not_carried=_missing(fields, ACTION) | unknown_rows,
     )
 
 
@@ -246,6 +316,7 @@ def to_resource_type(fields: Mapping[str, str]) -> ResourceType:
         _load(fields, "name", ""),
         tuple(_load(fields, "arn_formats", [])),
         tuple(_load(fields, "condition_keys", [])),
+        not_carried=_missing(fields, RESOURCE_TYPE),
     )
 
 
@@ -255,4 +326,5 @@ def to_condition_key(fields: Mapping[str, str]) -> ConditionKey:
         _load(fields, "name", ""),
         _load(fields, "description", ""),
         tuple(_load(fields, "types", [])),
+        not_carried=_missing(fields, CONDITION_KEY),
     )

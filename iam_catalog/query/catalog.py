@@ -183,19 +183,26 @@ class Catalog:
     def action(self, name: str) -> Action | None:
         """The action ``prefix:Name`` (case-insensitive) with its typed fields, or None."""
         row = self._db.execute(
-            "SELECT id, name, description, access_level, permission_only, api_reference "
-            "FROM actions WHERE action = ?",
+            "SELECT id, name, description, access_level, permission_only, api_reference, "
+            "not_carried FROM actions WHERE action = ?",
             (name,),
         ).fetchone()
         if row is None:
             return None
-        aid, aname, description, level, permission_only, api = row
-        levels = tuple(
-            AccessLevel(lv)
-            for (lv,) in self._db.execute(
-                "SELECT access_level FROM action_access_levels WHERE action_id = ? "
-                "ORDER BY position",
-                (aid,),
+        aid, aname, description, level, permission_only, api, not_carried = row
+        nc = frozenset(f for f in not_carried.split(",") if f)
+        # The store lists every level of an action, its one ``access_level`` included,
+        # for queries; a source that printed only that one does not carry the list.
+        levels = (
+            ()
+            if "access_levels" in nc
+            else tuple(
+                AccessLevel(lv)
+                for (lv,) in self._db.execute(
+                    "SELECT access_level FROM action_access_levels WHERE action_id = ? "
+                    "ORDER BY position",
+                    (aid,),
+                )
             )
         )
         keys: dict[int | None, list[str]] = defaultdict(list)
@@ -228,7 +235,7 @@ class Catalog:
         )
         return Action(
             aname,
-            description,
+            description or "",
             AccessLevel(level) if level else None,
             levels,
             bool(permission_only),
@@ -237,6 +244,7 @@ class Catalog:
             tuple(keys[None]),
             tuple(deps[None]),
             ops,
+            nc,
         )
 
     def actions(
@@ -431,6 +439,7 @@ class Catalog:
                     (k, prefix),
                 ).fetchone()
                 svc, name, desc, types = row if row else (prefix, k, "", "")
+                desc, types = desc or "", types or ""
                 out.append(
                     ConditionKeyInfo(
                         svc,
@@ -448,7 +457,7 @@ class Catalog:
             (service,) if service else (),
         )
         return [
-            ConditionKeyInfo(s, n, d, tuple(t for t in types.split(",") if t))
+            ConditionKeyInfo(s, n, d or "", tuple(t for t in (types or "").split(",") if t))
             for s, n, d, types in rows
         ]
 

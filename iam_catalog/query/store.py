@@ -10,7 +10,9 @@ on the action's own row), ``operations``. Views for the common joins:
 condition key an action takes and ``via`` which: ``action``, ``row`` or
 ``resource_type``), ``action_levels``. Full-text search (FTS5): ``actions_fts`` and
 ``condition_keys_fts`` on names and descriptions. Names compare case-insensitively
-(``COLLATE NOCASE``), like IAM.
+(``COLLATE NOCASE``), like IAM. A field the catalog's source does not carry is NULL
+(never an invented ``0`` or ``''``), and ``not_carried`` lists such fields of each
+service and action (comma-separated).
 """
 
 from __future__ import annotations
@@ -26,17 +28,19 @@ SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE services(
   prefix TEXT PRIMARY KEY COLLATE NOCASE,
-  name TEXT NOT NULL
+  name TEXT,
+  not_carried TEXT NOT NULL
 );
 CREATE TABLE actions(
   id INTEGER PRIMARY KEY,
   service TEXT NOT NULL REFERENCES services(prefix),
   name TEXT NOT NULL,
   action TEXT NOT NULL UNIQUE COLLATE NOCASE,
-  description TEXT NOT NULL,
+  description TEXT,
   access_level TEXT,
-  permission_only INTEGER NOT NULL,
-  api_reference TEXT
+  permission_only INTEGER,
+  api_reference TEXT,
+  not_carried TEXT NOT NULL
 );
 CREATE INDEX actions_service ON actions(service);
 CREATE TABLE action_access_levels(
@@ -61,8 +65,8 @@ CREATE TABLE condition_keys(
   id INTEGER PRIMARY KEY,
   service TEXT NOT NULL REFERENCES services(prefix),
   name TEXT NOT NULL COLLATE NOCASE,
-  description TEXT NOT NULL,
-  types TEXT NOT NULL,
+  description TEXT,
+  types TEXT,
   UNIQUE(service, name)
 );
 CREATE INDEX condition_keys_name ON condition_keys(name);
@@ -78,7 +82,7 @@ CREATE TABLE action_resource_types(
   position INTEGER NOT NULL,
   resource_type TEXT NOT NULL COLLATE NOCASE,
   resource_type_id INTEGER REFERENCES resource_types(id),
-  required INTEGER NOT NULL
+  required INTEGER
 );
 CREATE INDEX action_resource_types_action ON action_resource_types(action_id);
 CREATE INDEX action_resource_types_type ON action_resource_types(resource_type_id);
@@ -153,7 +157,10 @@ def _fill(conn: sqlite3.Connection, catalog: Catalog) -> None:
     )
     action_id = row_id = rt_id = key_id = 0
     for s in catalog.services:
-        conn.execute("INSERT INTO services VALUES (?, ?)", (s.prefix, s.name))
+        conn.execute(
+            "INSERT INTO services VALUES (?, ?, ?)",
+            (s.prefix, s.name if s.carries("name") else None, ",".join(sorted(s.not_carried))),
+        )
         rt_ids: dict[str, int] = {}
         rts: list[tuple[int, str, str]] = []
         arns: list[tuple[int, int, str]] = []
@@ -170,7 +177,15 @@ def _fill(conn: sqlite3.Connection, catalog: Catalog) -> None:
         keys = []
         for k in s.condition_keys:
             key_id += 1
-            keys.append((key_id, s.prefix, k.name, k.description, ",".join(k.types)))
+            keys.append(
+                (
+                    key_id,
+                    s.prefix,
+                    k.name,
+                    k.description if k.carries("description") else None,
+                    ",".join(k.types) if k.carries("types") else None,
+                )
+            )
         conn.executemany("INSERT INTO condition_keys VALUES (?, ?, ?, ?, ?)", keys)
         acts: list[tuple[object, ...]] = []
         levels: list[tuple[int, int, str]] = []
@@ -181,18 +196,21 @@ def _fill(conn: sqlite3.Connection, catalog: Catalog) -> None:
         for a in s.actions:
             action_id += 1
             level = a.access_level.value if a.access_level else None
+            c = a.carries
             acts.append(
                 (
                     action_id,
                     s.prefix,
                     a.name,
                     f"{s.prefix}:{a.name}",
-                    a.description,
+                    a.description if c("description") else None,
                     level,
-                    int(a.permission_only),
+                    int(a.permission_only) if c("permission_only") else None,
                     a.api_reference,
+                    ",".join(sorted(a.not_carried)),
                 )
             )
+            required = c("resource_types.required")
             all_levels = dict.fromkeys(
                 [*(lv.value for lv in a.access_levels), *([level] if level else [])]
             )
@@ -209,12 +227,12 @@ def _fill(conn: sqlite3.Connection, catalog: Catalog) -> None:
                         i,
                         row.name,
                         rt_ids.get(row.name.lower()),
-                        int(row.required),
+                        int(row.required) if required else None,
                     )
                 )
                 akeys.extend((action_id, row_id, k) for k in dict.fromkeys(row.condition_keys))
                 deps.extend((action_id, row_id, d) for d in dict.fromkeys(row.dependent_actions))
-        conn.executemany("INSERT INTO actions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", acts)
+        conn.executemany("INSERT INTO actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", acts)
         conn.executemany("INSERT INTO action_access_levels VALUES (?, ?, ?)", levels)
         conn.executemany("INSERT INTO action_resource_types VALUES (?, ?, ?, ?, ?, ?)", rows)
         conn.executemany("INSERT INTO action_condition_keys VALUES (?, ?, ?)", akeys)
