@@ -148,7 +148,7 @@ def add_parser(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
         description="Add SOURCE (a catalog.json, a snapshot or a folder of pages, built as "
         "`build` would) as the release of --date. Releases may be added in any date order; "
         "the same release added again changes nothing. Creates FILE if needed.",
-        epilog="example:\n  iam-catalog history add --db history.sqlite --date 2026-12-01 "
+        epilog="example:\n  iam-catalog history add --db history.sqlite --date 2026-12-02 "
         "build/catalog/catalog.json",
         formatter_class=formatter,
     )
