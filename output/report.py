@@ -117,6 +117,28 @@ GAP_NAMES_SHOWN = 12
 """How many service prefixes a source-gap note names before it says "and N more"."""
 
 
+NOT_COMPARED_NAMES_SHOWN = 8
+"""How many service prefixes a "not compared" line names before it says "and N more"."""
+
+
+def not_compared_lines(
+    d: CatalogDiff, code: Callable[[str], str], text: Callable[[str], str] = str
+) -> list[str]:
+    """One line per field and reason the diff did not compare (one side does not carry
+    the field), naming the services: ``action.dependent_actions: not carried by the new
+    side (…) — 6 services (a, b, …)``."""
+    by_reason: dict[tuple[str, str], list[str]] = {}
+    for n in d.not_compared:
+        by_reason.setdefault((n.field, n.reason), []).append(n.service)
+    out = []
+    for (field, reason), services in sorted(by_reason.items()):
+        names = ", ".join(code(p) for p in services[:NOT_COMPARED_NAMES_SHOWN])
+        if len(services) > NOT_COMPARED_NAMES_SHOWN:
+            names += f" and {len(services) - NOT_COMPARED_NAMES_SHOWN} more"
+        out.append(f"{code(field)}: {text(reason)} — {plural(len(services), 'service')} ({names})")
+    return out
+
+
 def gap_notes(d: CatalogDiff) -> list[tuple[str, list[str]]]:
     """(note template, prefixes) for each side whose source lacks some services' actions."""
     out = []
@@ -247,6 +269,7 @@ def _md_head(d: CatalogDiff) -> str:
         lines.append(f"| {what} | {cell(old)} | {cell(new)} |\n")
     if d.is_empty:
         lines.append("\n**No changes.**\n")
+        lines.extend(_md_not_compared(d))
         return "".join(lines)
     counts = Counter({sev: s.severity_count(sev) for sev in ChangeSeverity})
     services = len({c.service.lower() for c in d.changes})
@@ -262,7 +285,16 @@ def _md_head(d: CatalogDiff) -> str:
         lines.append(f"| {_ITEM_LABEL[item]}s | {' | '.join(row)} |\n")
     for template, prefixes in gap_notes(d):
         lines.append(f"\n> **Note:** {_gap_text(template, prefixes, md_code)}.\n")
+    lines.extend(_md_not_compared(d))
     return "".join(lines)
+
+
+def _md_not_compared(d: CatalogDiff) -> list[str]:
+    found = not_compared_lines(d, md_code, md_text)
+    if not found:
+        return []
+    head = "\n**Not compared** (one side does not carry the field; no change reported):\n\n"
+    return [head, *(f"- {line}\n" for line in found)]
 
 
 MD_PHRASES_SHOWN = 4
@@ -840,6 +872,15 @@ def _html_summary(d: CatalogDiff) -> str:
         f'<p class="note"><b>Note:</b> {_gap_text(template, prefixes, _html_code)}.</p>'
         for template, prefixes in gap_notes(d)
     )
+    not_compared = not_compared_lines(d, _html_code, _h)
+    if not_compared:
+        notes += (
+            '<details class="note" id="not-compared"><summary><b>Not compared</b> '
+            f"({plural(len(not_compared), 'field')}: one side does not carry it; no change "
+            "reported)</summary><ul>"
+            + "".join(f"<li>{line}</li>" for line in not_compared)
+            + "</ul></details>"
+        )
     return (
         notes + '<section id="summary"><table class="summary"><thead><tr><th></th>'
         '<th class="n">added</th><th class="n">removed</th><th class="n">changed</th></tr>'

@@ -258,7 +258,8 @@ def test_html_is_one_self_contained_page(fixture_diff):
 
 def test_html_service_index_counts_every_changed_service_by_severity(fixture_diff):
     page = render_html(fixture_diff)
-    index = page[page.index('<details id="index"') : page.index("</details>")]
+    start = page.index('<details id="index"')
+    index = page[start : page.index("</details>", start)]
     assert "Services changed: 4" in index
     rows = re.findall(r"<tr><td><a href=\"#q=([\w-]+)\">.*?</tr>", index)
     # most breaking first
@@ -531,3 +532,37 @@ def test_markdown_of_2020_to_2026_lists_or_counts_every_breaking_and_security_ch
     # plurals: a count of one is singular everywhere
     assert not re.search(r"\b1 (changes|services|info changes)\b", text)
     assert "\n### Other changes (" in text
+
+
+def test_reports_name_the_fields_not_compared_at_the_top():
+    # the old pages carry dependent actions, the July 2026 layout does not: no change is
+    # reported for them, and both reports say so before anything else
+    action = Action("GetObject", "d", AccessLevel.READ, (AccessLevel.READ,))
+    old = _catalog(
+        Service(
+            "s3",
+            "S3",
+            (PageRef("list_amazons3", "html", "sar-2023"),),
+            (replace(action, dependent_actions=("kms:Decrypt",)),),
+        ),
+        id="o",
+    )
+    page = PageRef(
+        "list_amazons3", "markdown-list", "sar-2026-07-list", None, ("action.dependent_actions",)
+    )
+    lost = replace(action, not_carried=frozenset({"dependent_actions"}))
+    new = _catalog(Service("s3", "S3", (page,), (lost,)), id="n")
+    d = diff(old, new)
+    assert d.is_empty
+    line = (
+        "`action.dependent_actions`: not carried by the new side "
+        "(markdown-list sar-2026-07-list) — 1 service (`s3`)"
+    )
+    text = render_markdown(d)
+    assert text.endswith(
+        f"\n**Not compared** (one side does not carry the field; no change reported):\n\n- {line}\n"
+    )
+    html_page = render_html(d)
+    assert html_page.index('id="not-compared"') < html_page.index('id="summary"')
+    assert "1 field: one side does not carry it" in html_page
+    assert "<code>action.dependent_actions</code>: not carried by the new side" in html_page
