@@ -244,7 +244,10 @@ def absolute(href: str, base: str) -> str:
     """Resolve a relative link of the style-2 rendering against the page, and point
     it at the HTML page its ``.md`` mirrors (``API_CancelJob.md`` -> ``.html``), so
     both renderings and the HTML pages give the same link."""
-    parts = urlsplit(urljoin(base, href))
+    try:
+        parts = urlsplit(urljoin(base, href))
+    except ValueError:  # not a URL urllib can read ("http://[x" is an invalid IPv6 host)
+        return href
     path = parts.path
     if path.endswith(".md") and parts.netloc.endswith("docs.aws.amazon.com"):
         path = path[: -len(".md")] + ".html"
