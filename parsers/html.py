@@ -245,12 +245,22 @@ MAX_TAGS = 500_000
 _MAX_ROW_DIAGNOSTICS = 20
 
 
+_ROW_PARENTS = frozenset({"tr", "table", "thead", "tbody", "tfoot"})
+
+
 def _misplaced_rows(table: _HtmlElement) -> int:
-    """How many rows of ``table`` (not of a table nested in it) are not its own rows:
-    ``<t </td>`` in a cell opens an element that the rows after it end up inside."""
+    """How many rows of ``table`` (not of a table nested in it) are not its own rows,
+    plus its cells that are in no row: ``<t </td>`` in a cell opens an element that the
+    rows after it end up inside, ``<t;>`` for ``<tr>`` one that holds the row's cells.
+    (Cells directly under the table are :func:`_adopt_stray_cells`'.)"""
     own = sum(1 for _ in _table_rows(table))
     below = sum(1 for tr in table.iter("tr") if next(tr.iterancestors("table")) is table)
-    return below - own
+    loose = sum(
+        1
+        for cell in table.iter("td", "th")
+        if cell.getparent().tag not in _ROW_PARENTS and next(cell.iterancestors("table")) is table
+    )
+    return below - own + loose
 
 
 def _adopt_stray_cells(table: _HtmlElement) -> tuple[list[int | None], list[int | None]]:
@@ -777,8 +787,9 @@ def parse(
                 table.sourceline,
                 Severity.ERROR,
                 "rows-misplaced",
-                f"{misplaced} row(s) of this table sit inside another element of it, not "
-                "under the table (broken markup, such as a tag left open in a cell): not read",
+                f"{misplaced} row(s) or cell(s) of this table sit inside another element of "
+                "it, not under the table or a row (broken markup, such as a tag left open in "
+                "a cell or a damaged <tr>): not read",
             )
         headers, body = _header(table)
         if len(headers) > _MAX_COLUMNS:
@@ -883,11 +894,13 @@ _ROW_OR_CELL_TAG = re.compile(rb"<[tT][rRdDhH][\s>/]")
 
 def _swallowed(utf8: bytes, root: _HtmlElement) -> str | None:
     """How many of the ``<tr>``, ``<td>`` and ``<th>`` start tags written in the source
-    are not elements of the parsed tree, or None. Broken markup (an attribute quote or a
+    are not elements of a table in the parsed tree, or None. Broken markup (an attribute quote or a
     comment left open) makes libxml2 read the rows after it as text, without an error to
     say so; every real page has as many such elements as start tags."""
     written = len(_ROW_OR_CELL_TAG.findall(utf8))
-    parsed = sum(1 for _ in root.iter("tr", "td", "th"))
+    # Only those inside a table: a stray </table> leaves the rows after it as elements
+    # outside any table. (A nested table's are counted twice: SAR pages have none.)
+    parsed = sum(1 for table in root.iter("table") for _ in table.iter("tr", "td", "th"))
     return f"{written - parsed} of {written}" if parsed < written else None
 
 
