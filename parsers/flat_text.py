@@ -391,6 +391,15 @@ def sniff(text: str) -> bool:
 
 # Lines an action line (name, description, access level) may be wrapped over.
 _MAX_WRAPPED_LINES = 8
+# Words of a resource-type name (the longest of the 2026 pages has 4): a longer line
+# ending in `*` is no required resource type but, say, an action line whose access
+# level was cut ("... resource Rurce*").
+_MAX_NAME_WORDS = 6
+# The start of an action line inside a description: a name glued to the text before it
+# and followed by "Grants permission", as every description of the SAR pages since 2021
+# starts (no description of the 2026 pages holds one). Two action lines joined by a lost
+# line break read as one action whose description holds the second.
+_ACTION_IN_DESCRIPTION = re.compile(r"\S\s*\b\w*[a-z][A-Z]\w*\s+Grants\s+permission\b")
 
 
 def _action_line(line: str) -> PendingAction | None:
@@ -445,7 +454,7 @@ def _read_actions(
                 value = Value(no, line, resource=False, scenario=True)
             elif is_single_value(line):
                 value = Value(no, line, resource=is_resource_value(line, known_resources))
-            elif line.endswith("*") and ":" not in line:
+            elif line.endswith("*") and ":" not in line and len(line.split()) <= _MAX_NAME_WORDS:
                 value = Value(no, line, resource=True)
         if value is None:
             # Part of an action line wrapped over several lines, or not understood.
@@ -551,6 +560,22 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     if actions_at is not None and (cut := truncation(source, lines, actions_at)) is not None:
         diags.append(cut)
     diags.extend(scenario_diagnostics(source, pending))
+    joined = [a for a in pending if _ACTION_IN_DESCRIPTION.search(a.description)]
+    if joined:
+        glued = _ACTION_IN_DESCRIPTION.search(joined[0].description)
+        assert glued is not None
+        diags.append(
+            Diagnostic(
+                source,
+                joined[0].line,
+                Severity.WARNING,
+                "joined-lines",
+                f"the description of {len(joined)} action(s) holds the start of another "
+                f"action line (first: {joined[0].cell.split()[0]}: "
+                f"{glued.group(0).split()[-3]!r}): two lines joined, the second action is "
+                "lost",
+            )
+        )
     if merged:
         first, name, at = merged[0]
         diags.append(
