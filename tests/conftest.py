@@ -10,7 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
-SEEDS = ROOT.parent / "shared" / "seeds"
+# The sample pages (the same files as ../shared/seeds, which a checkout may not have beside it).
+SEEDS = FIXTURES / "pages"
 
 
 def corpus_dir() -> Path:
