@@ -68,6 +68,10 @@ def test_build_diff_and_their_overwrites_write_what_open_and_mkdir_give(tmp_path
         catalog = "out/catalog/catalog.json"
         done = _run(["diff", str(FIXTURES / "html"), catalog, "--output", "r/d.md"], umask, work)
         assert done.returncode == 1, done.stderr
+        done = _run(
+            ["history", "add", "--db", "h.sqlite", "--date", "2026-12-01", catalog], umask, work
+        )
+        assert done.returncode == 0, done.stderr
     assert (work / "out/catalog" / DIAGNOSTICS_CSV).is_file()
     assert (work / "r/d.md").read_text().startswith("#")
     _assert_ordinary_modes(work, umask)
@@ -105,6 +109,39 @@ def test_regenerate_with_no_network_writes_what_open_and_mkdir_give(tmp_path, um
     assert orjson.loads((work / "fallback/catalog.json").read_bytes())["source"]["kind"] == (
         "fixtures"
     )
+    _assert_ordinary_modes(work, umask)
+
+
+# A sample export of each shape, registered by the test (see output/exports): the edge
+# that writes an export into place is what is tested, with every export registered.
+NAME, DESCRIPTION, EXAMPLE = "sample", "a sample export", "iam-catalog export sample C --output x"
+OUTPUT = "folder"
+
+
+def write(catalog, out: Path) -> None:  # type: ignore[no-untyped-def]
+    """A folder holding a file and a folder, as an export module writes it."""
+    (out / "services").mkdir(parents=True)
+    (out / "services" / "all.txt").write_text("\n".join(s.prefix for s in catalog.services))
+    (out / "README").write_text("sample\n")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_exports_write_what_open_and_mkdir_give(tmp_path, monkeypatch, umask):
+    from iam_catalog.output.exports import EXPORTS, export, load
+
+    monkeypatch.setitem(EXPORTS, "sample", __name__)
+    catalog = build([FIXTURES / "pages"], jobs=1).catalog
+    work = tmp_path / "work"
+    work.mkdir()
+    previous = os.umask(umask)
+    try:
+        for name in EXPORTS:
+            suffix = "" if load(name).OUTPUT == "folder" else ".out"
+            for _ in range(2):  # the second one replaces the first
+                export(name, catalog, work / "exports" / f"{name}{suffix}")
+    finally:
+        os.umask(previous)
+    assert (work / "exports" / "sample" / "services" / "all.txt").is_file()
     _assert_ordinary_modes(work, umask)
 
 
