@@ -479,6 +479,7 @@ def make_parser() -> argparse.ArgumentParser:
         "  iam-catalog fetch --out build/snapshot\n"
         "  iam-catalog build fixtures/pages --out build/samples\n"
         "  iam-catalog diff fixtures/html build/catalog/catalog.json --format md\n"
+        "  iam-catalog diagnostics build/catalog --severity error\n"
         "  iam-catalog formats\n"
         "  iam-catalog --version",
         formatter_class=_Formatter,

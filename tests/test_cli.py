@@ -11,7 +11,7 @@ from iam_catalog.output.cli import main, make_parser
 from iam_catalog.parsers.detect import FORMATS
 from tests.conftest import FIXTURES
 
-COMMANDS = ("build", "diff", "fetch", "formats", "regenerate")
+COMMANDS = ("build", "diagnostics", "diff", "fetch", "formats", "regenerate")
 
 
 @pytest.mark.parametrize("command", COMMANDS)
