@@ -35,7 +35,12 @@ from iam_catalog.output.parallel import map_from_both_ends
 from iam_catalog.output.writers import Rendered, ServiceOutput, render_service
 from iam_catalog.parsers.catalog import merge, single_page_service
 from iam_catalog.parsers.detect import detect, get_format
-from iam_catalog.parsers.errors import IamCatalogError, SourceError, UnknownFormatError
+from iam_catalog.parsers.errors import (
+    IamCatalogError,
+    OutputError,
+    SourceError,
+    UnknownFormatError,
+)
 from iam_catalog.parsers.model import (
     Action,
     Catalog,
@@ -574,6 +579,45 @@ def _not_a_catalog(data: object) -> str | None:
     return f"a JSON {kinds.get(type(data), 'null')}"
 
 
+def catalog_diagnostics(
+    path: Path,
+) -> tuple[tuple[Diagnostic, ...], Mapping[Diagnostic | str, str]]:
+    """The diagnostics of a catalog and the file each is about: of a ``catalog.json`` (or
+    the folder a build wrote it in) with the ``csv/diagnostics.csv`` beside it (page ids
+    without one), or of a source, built here."""
+    from iam_catalog.output.writers import CATALOG_JSON, DIAGNOSTICS_CSV, read_diagnostic_files
+
+    if path.is_dir() and (path / CATALOG_JSON).is_file():
+        path = path / CATALOG_JSON
+    if path.suffix == ".json" and path.is_file():
+        catalog = load_catalog(path)
+        files = read_diagnostic_files(path.parent / DIAGNOSTICS_CSV, catalog.diagnostics)
+        return catalog.diagnostics, files
+    result = build([path])
+    return result.catalog.diagnostics, result.diagnostic_files
+
+
+def _keep_a_real_catalog(out: Path, reason: str) -> None:
+    """Refuse to build the sample pages over a catalog built from real pages in ``out``."""
+    import orjson
+
+    existing = out / "catalog.json"
+    if not existing.is_file():
+        return
+    try:
+        kind = orjson.loads(existing.read_bytes())["source"]["kind"]
+    except (orjson.JSONDecodeError, KeyError, TypeError, OSError):
+        kind = None
+    if kind == "fixtures":
+        return
+    built = f"built from {kind}" if isinstance(kind, str) else "not one of the sample pages"
+    raise OutputError(
+        f"{existing}: a catalog {built}, kept as it is: no network ({reason}), and the sample "
+        "pages are never built over a real catalog; run again with the network, or give "
+        "another --out for the samples"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Regenerated:
     """What :func:`regenerate` built, and from what."""
@@ -602,6 +646,7 @@ def regenerate(
     today: str | None = None,
     render: bool = False,
     max_files: int | None = None,
+    out: Path | None = None,
 ) -> Regenerated:
     """Fetch the reference into ``snapshots/<UTC date>/`` (conditionally against the
     newest complete snapshot already there) and build it; with no network, build ``fixtures``
@@ -609,7 +654,8 @@ def regenerate(
 
     Only an unreachable site (the host does not resolve, no connection) falls back; any
     other fetch failure raises, so a nightly job never silently publishes the samples.
-    ``render`` is :func:`build`'s.
+    ``render`` is :func:`build`'s. ``out``, where the catalog goes: with no network, a
+    catalog there built from real pages is never replaced by the samples' (refused).
     """
     # Here, not at the top: a build without fetching needs no HTTP stack (requests and
     # urllib3 are a third of the import time of `iam-catalog build`).
@@ -647,6 +693,8 @@ def regenerate(
                 f"({reason}): pass --fixtures DIR (the sample pages are fixtures/pages in a "
                 "checkout of iam-catalog), or run where the site can be reached"
             ) from None
+        if out is not None:
+            _keep_a_real_catalog(out, reason)
         note = f"built from the sample pages in {fixtures}/: no network ({reason})"
         fallback = build([fixtures], kind="fixtures", note=note, render=render)
         return Regenerated(fallback, None, None, reason)

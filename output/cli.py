@@ -104,36 +104,15 @@ def _build(args: argparse.Namespace) -> int:
 # Diagnostics a build always prints, whatever --show-diagnostics says: about the sources as
 # a whole, once each.
 _ALWAYS_SHOWN = frozenset({"mixed-releases"})
-_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-
-
-def diagnostic_line(d: Diagnostic, files: Mapping[Diagnostic | str, str]) -> str:
-    """``file:line: severity code: message`` (``file: ...`` without a line), the file as
-    the build was given it where known (see :func:`output.writers.diagnostic_file`)."""
-    where, message = _where_and_message(d, files)
-    return f"{where}: {d.severity.value} {d.code}: {message}"
-
-
-def _file_and_message(d: Diagnostic, files: Mapping[Diagnostic | str, str]) -> str:
-    """``file:line: message``."""
-    return "{}: {}".format(*_where_and_message(d, files))
-
-
-def _where_and_message(d: Diagnostic, files: Mapping[Diagnostic | str, str]) -> tuple[str, str]:
-    from iam_catalog.output.writers import diagnostic_file
-
-    file = diagnostic_file(d, files)
-    where = file if d.line is None else f"{file}:{d.line}"
-    # A message about a whole file already starts with its name.
-    return where, d.message.removeprefix(f"{file}: ").removeprefix(f"{d.page}: ")
 
 
 def _print_diagnostics(
     diagnostics: Iterable[Diagnostic], files: Mapping[Diagnostic | str, str], least: str | None
 ) -> None:
-    rank = _SEVERITY_RANK[Severity(least)] if least else -1
+    from iam_catalog.output.writers import at_least, diagnostic_line
+
     for d in diagnostics:
-        if _SEVERITY_RANK[d.severity] <= rank or d.code in _ALWAYS_SHOWN:
+        if (least and at_least(d, least)) or d.code in _ALWAYS_SHOWN:
             print(diagnostic_line(d, files), file=sys.stderr)
 
 
@@ -141,7 +120,12 @@ def _write_build(result: BuildResult, out: str, strict: bool, show: str | None =
     """Write a build's catalog to ``out`` and print its summary line (exit 2 when it found
     nothing usable, or with ``strict`` on any error diagnostic); ``show`` prints the
     diagnostics of that severity or worse, one line each."""
-    from iam_catalog.output.writers import DIAGNOSTICS_CSV, write_catalog_dir
+    from iam_catalog.output.writers import (
+        DIAGNOSTICS_CSV,
+        diagnostic_line,
+        file_and_message,
+        write_catalog_dir,
+    )
 
     catalog = result.catalog
     files = result.diagnostic_files
@@ -149,7 +133,7 @@ def _write_build(result: BuildResult, out: str, strict: bool, show: str | None =
     _print_diagnostics(catalog.diagnostics, files, show)
     if result.usable_pages == 0:
         # The file and the reason, as every error line says them.
-        first = _file_and_message(errors[0], files) if errors else "no pages found"
+        first = file_and_message(errors[0], files) if errors else "no pages found"
         print(f"iam-catalog: error: nothing usable in the sources ({first})", file=sys.stderr)
         return EXIT_ERROR
     write_catalog_dir(catalog, Path(out), result.rendered, files)
@@ -174,43 +158,13 @@ def _write_build(result: BuildResult, out: str, strict: bool, show: str | None =
 
 
 def cmd_diagnostics(args: argparse.Namespace) -> int:
-    from iam_catalog.output.build import build, load_catalog
+    from iam_catalog.output.build import catalog_diagnostics
+    from iam_catalog.output.writers import at_least, diagnostic_line
 
-    path = Path(args.catalog)
-    if path.is_dir() and (path / "catalog.json").is_file():
-        path = path / "catalog.json"
-    if path.suffix == ".json" and path.is_file():
-        catalog = load_catalog(path)
-        files = _files_from_csv(path.parent / "csv" / "diagnostics.csv", catalog.diagnostics)
-    else:  # a source: built here, so the files are known
-        result = build([path])
-        catalog, files = result.catalog, dict(result.diagnostic_files)
-    rank = _SEVERITY_RANK[Severity(args.severity)]
-    lines = [
-        diagnostic_line(d, files) for d in catalog.diagnostics if _SEVERITY_RANK[d.severity] <= rank
-    ]
-    write_stdout("".join(f"{line}\n" for line in lines))
+    diagnostics, files = catalog_diagnostics(Path(args.catalog))
+    shown = [d for d in diagnostics if at_least(d, args.severity)]
+    write_stdout("".join(f"{diagnostic_line(d, files)}\n" for d in shown))
     return EXIT_OK
-
-
-def _files_from_csv(path: Path, diagnostics: Sequence[Diagnostic]) -> dict[Diagnostic | str, str]:
-    """The file of each diagnostic, from the ``diagnostics.csv`` written beside a catalog
-    (row by row, in the catalog's order); none when it is missing or does not match."""
-    import csv
-
-    try:
-        with path.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))[1:]
-    except OSError:
-        return {}
-    if len(rows) != len(diagnostics):
-        return {}
-    files: dict[Diagnostic | str, str] = {}
-    for row, d in zip(rows, diagnostics, strict=True):
-        if len(row) != 5 or row[3:] != [d.code, d.message]:
-            return {}
-        files[d] = row[0]
-    return files
 
 
 def cmd_formats(args: argparse.Namespace) -> int:
@@ -314,9 +268,9 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         max_files=args.max_files,
         progress=sys.stderr.isatty(),
         render=True,
+        out=Path(args.out),
     )
     if outcome.fallback_reason is not None:
-        _keep_a_real_catalog(Path(args.out), outcome.fallback_reason)
         print(
             f"iam-catalog: no network ({outcome.fallback_reason}); building from "
             f"{args.fixtures} instead (source.kind = fixtures)",
@@ -325,28 +279,6 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     elif outcome.fetch is not None:
         print(outcome.fetch.line(), file=sys.stderr)
     return _write_build(outcome.result, args.out, strict=False)
-
-
-def _keep_a_real_catalog(out: Path, reason: str) -> None:
-    """With no network, regenerate builds the sample pages: never over a catalog built
-    from real pages (refused, so the real one stays as it is)."""
-    import orjson
-
-    existing = out / "catalog.json"
-    if not existing.is_file():
-        return
-    try:
-        kind = orjson.loads(existing.read_bytes())["source"]["kind"]
-    except (orjson.JSONDecodeError, KeyError, TypeError, OSError):
-        kind = None
-    if kind == "fixtures":
-        return
-    built = f"built from {kind}" if isinstance(kind, str) else "not one of the sample pages"
-    raise OutputError(
-        f"{existing}: a catalog {built}, kept as it is: no network ({reason}), and the sample "
-        f"pages are never built over a real catalog; run again with the network, or give "
-        f"another --out for the samples"
-    )
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import fcntl
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
@@ -27,6 +27,7 @@ from iam_catalog.parsers.model import (
     Catalog,
     Diagnostic,
     Service,
+    Severity,
     catalog_to_dict,
     service_to_dict,
 )
@@ -597,6 +598,54 @@ def diagnostic_file(d: Diagnostic, files: Mapping[Diagnostic | str, str]) -> str
     """The file a diagnostic is about: known by the diagnostic itself, or by its page id,
     else its page (the file path already, for a file that could not be read)."""
     return files.get(d) or files.get(d.page) or d.page
+
+
+def diagnostic_where(d: Diagnostic, files: Mapping[Diagnostic | str, str]) -> tuple[str, str]:
+    """``file:line`` (``file`` without a line) and the message without the file name a
+    message about a whole file starts with."""
+    file = diagnostic_file(d, files)
+    where = file if d.line is None else f"{file}:{d.line}"
+    return where, d.message.removeprefix(f"{file}: ").removeprefix(f"{d.page}: ")
+
+
+def diagnostic_line(d: Diagnostic, files: Mapping[Diagnostic | str, str]) -> str:
+    """``file:line: severity code: message``, the line a person reads (``--show-diagnostics``,
+    ``iam-catalog diagnostics``)."""
+    where, message = diagnostic_where(d, files)
+    return f"{where}: {d.severity.value} {d.code}: {message}"
+
+
+def file_and_message(d: Diagnostic, files: Mapping[Diagnostic | str, str]) -> str:
+    """``file:line: message``, as an error line says a problem."""
+    return "{}: {}".format(*diagnostic_where(d, files))
+
+
+_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def at_least(d: Diagnostic, severity: str) -> bool:
+    """Whether ``d`` is of ``severity`` (``error``, ``warning``, ``info``) or worse."""
+    return _SEVERITY_RANK[d.severity] <= _SEVERITY_RANK[Severity(severity)]
+
+
+def read_diagnostic_files(
+    path: Path, diagnostics: Sequence[Diagnostic]
+) -> dict[Diagnostic | str, str]:
+    """The file of each diagnostic, from a ``diagnostics.csv`` written with them (row by
+    row, in their order); none when it is missing or does not match them."""
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))[1:]
+    except OSError:
+        return {}
+    if len(rows) != len(diagnostics):
+        return {}
+    files: dict[Diagnostic | str, str] = {}
+    for row, d in zip(rows, diagnostics, strict=True):
+        if len(row) != len(DIAGNOSTICS_COLUMNS) or row[3:] != [d.code, d.message]:
+            return {}
+        files[d] = row[0]
+    return files
 
 
 def diagnostics_csv_text(
