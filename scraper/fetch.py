@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from iam_catalog.output.writers import atomic_folder, remove_stale
+from iam_catalog.atomic import atomic_folder, remove_stale
 from iam_catalog.parsers.errors import FetchError, SourceError
 
 from .discover import (

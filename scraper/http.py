@@ -28,7 +28,7 @@ from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, NewConnection
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
-from iam_catalog.output.writers import new_temp_file
+from iam_catalog.atomic import new_temp_file
 from iam_catalog.parsers.errors import FetchError
 
 from .discover import host_key, origin_key

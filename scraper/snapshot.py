@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from iam_catalog.output.writers import new_temp_file
+from iam_catalog.atomic import new_temp_file
 from iam_catalog.parsers.errors import SourceError
 
 from .localfiles import NotRegularFileError, open_inside

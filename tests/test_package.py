@@ -157,3 +157,21 @@ def test_installed_regenerate_without_network_or_samples_says_what_to_pass(insta
     )
     assert "pass --fixtures DIR" in done.stderr and done.stderr.count("\n") == 1
     assert not (installed.cwd / "build").exists()
+
+
+def test_scraper_and_parsers_never_import_output():
+    """DESIGN.md: the layers below the build do not reach up into it (the writing
+    primitives they share are in iam_catalog.atomic)."""
+    import ast
+
+    found = []
+    for folder in ("scraper", "parsers"):
+        for path in sorted((ROOT / folder).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                found += [f"{folder}/{path.name}: {n}" for n in names if ".output" in f".{n}"]
+    assert found == []

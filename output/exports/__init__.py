@@ -23,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from iam_catalog.output.writers import new_temp_folder
+from iam_catalog.atomic import new_temp_folder
 
 if TYPE_CHECKING:
     from iam_catalog.parsers.model import Catalog
