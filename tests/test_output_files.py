@@ -16,13 +16,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from iam_catalog.atomic import atomic_folder
 from iam_catalog.output.build import build
-from iam_catalog.output.writers import (
-    CSV_COLUMNS,
-    DIAGNOSTICS_CSV,
-    atomic_folder,
-    write_catalog_dir,
-)
+from iam_catalog.output.writers import CSV_COLUMNS, DIAGNOSTICS_CSV, write_catalog_dir
 from iam_catalog.parsers.errors import OutputError
 
 from .conftest import FIXTURES
@@ -209,13 +205,14 @@ KILL_TRIALS = 50
 KILL_SEED = 20261206
 
 
-def _writer_child(out: Path, catalogs: list, ready: int) -> None:  # type: ignore[type-arg]
-    """In a forked child: write the catalogs into ``out`` in turn, forever."""
+def _writer_child(out: Path, catalogs: list, done: int) -> None:  # type: ignore[type-arg]
+    """In a forked child: write the catalogs into ``out`` in turn, forever, writing a byte
+    to ``done`` after each."""
     try:
-        os.write(ready, b"1")
         while True:
             for catalog in catalogs:
                 write_catalog_dir(catalog, out)
+                os.write(done, b".")
     finally:
         os._exit(0)
 
@@ -229,29 +226,29 @@ def test_kill_9_at_random_points_leaves_the_old_or_the_new_set_never_a_mix(tmp_p
         expected.append(_written_set(tmp_path / f"expected-{i}"))
     # Every file differs between the two sets, so a mix cannot pass for either.
     assert all(expected[0][name] != expected[1][name] for name in expected[0])
-    # How long the child takes to write both sets, here and now (the machine may be busy):
-    # the kills fall anywhere in its first three rounds.
+    # How long one write takes here and now (the machine may be busy): each kill falls
+    # after 0 to 3 writes of the child, somewhere in the next one, wherever the child is.
     started = time.monotonic()
-    for catalog in (b, a):
-        write_catalog_dir(catalog, tmp_path / "timing")
-    both = time.monotonic() - started
+    write_catalog_dir(b, tmp_path / "timing")
+    one = time.monotonic() - started
     out = tmp_path / "runs" / "out"
     write_catalog_dir(a, out)
     rng = random.Random(KILL_SEED)
     seen = {0: 0, 1: 0}
     leftovers = 0
     for _ in range(KILL_TRIALS):
-        ready_r, ready_w = os.pipe()
+        done_r, done_w = os.pipe()
         pid = os.fork()
         if pid == 0:
-            os.close(ready_r)
-            _writer_child(out, [b, a], ready_w)
-        os.close(ready_w)
-        assert os.read(ready_r, 1) == b"1"
-        os.close(ready_r)
-        time.sleep(rng.uniform(0.0, 3 * both))
+            os.close(done_r)
+            _writer_child(out, [b, a], done_w)
+        os.close(done_w)
+        for _ in range(rng.randrange(4)):
+            assert os.read(done_r, 1) == b"."
+        time.sleep(rng.uniform(0.0, one))
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
+        os.close(done_r)
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
         found = _written_set(out)
         assert found in expected, sorted(found)
