@@ -28,6 +28,12 @@ PIP = [sys.executable, "-m", "pip"]
 USER_MODULES = ("output", "parsers", "scraper")
 
 
+def _outside_env() -> dict[str, str]:
+    """This environment without PYTHONPATH: nothing but the new virtualenv's own packages
+    (a checkout on PYTHONPATH would be imported instead of the installed copy)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
 def _local_pip_env() -> dict[str, str]:
     """The environment for pip to use only the local package sources pip is configured
     with: its file:// indexes (and find-links), never an index on the network."""
@@ -35,7 +41,7 @@ def _local_pip_env() -> dict[str, str]:
     for key in ("global.index-url", "global.extra-index-url"):
         got = subprocess.run([*PIP, "config", "get", key], capture_output=True, text=True)
         urls += [u for u in got.stdout.split() if u.startswith("file:")]
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env = {**_outside_env(), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # setuptools warns it cannot byte-compile
     if urls:
         env["PIP_INDEX_URL"] = urls[0]
@@ -78,7 +84,12 @@ class Installed:
 
     def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(self.exe), *argv], cwd=self.cwd, capture_output=True, text=True, timeout=300
+            [str(self.exe), *argv],
+            cwd=self.cwd,
+            env=_outside_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
 
 
@@ -116,6 +127,7 @@ def test_installed_command_and_module_give_the_version(installed):
     module = subprocess.run(
         [str(installed.python), "-m", "iam_catalog", "--version"],
         cwd=installed.cwd,
+        env=_outside_env(),
         capture_output=True,
         text=True,
     )
