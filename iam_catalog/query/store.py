@@ -118,11 +118,12 @@ CREATE VIEW action_keys AS
 CREATE VIEW action_levels AS
   SELECT a.action, a.service, l.access_level
   FROM action_access_levels l JOIN actions a ON a.id = l.action_id;
+-- content="..." double-quoted: how datasette finds a table's full-text index
 CREATE VIRTUAL TABLE actions_fts USING fts5(
-  action, description, content='actions', content_rowid='id'
+  action, description, content="actions", content_rowid="id"
 );
 CREATE VIRTUAL TABLE condition_keys_fts USING fts5(
-  name, description, content='condition_keys', content_rowid='id'
+  name, description, content="condition_keys", content_rowid="id"
 );
 """
 
