@@ -13,14 +13,7 @@ that ``import iam_catalog`` stays cheap.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
-
-try:
-    __version__ = version("iam-catalog")
-except PackageNotFoundError:  # imported from a source tree that was never installed
-    __version__ = "0+unknown"
-
 
 if TYPE_CHECKING:
     from iam_catalog.parsers.model import Catalog as CatalogModel
@@ -38,7 +31,19 @@ def load(path: str) -> CatalogModel:
     return load_catalog(Path(path))
 
 
+def _version() -> str:
+    # Looked up on first use: importlib.metadata alone costs more than a whole query.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("iam-catalog")
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> object:
+    if name == "__version__":
+        return _version()
     if name in _LAZY:
         import importlib
 

@@ -14,11 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from iam_catalog import __version__
-from iam_catalog.parsers.detect import FORMATS
 from iam_catalog.parsers.errors import IamCatalogError, OutputError
 from iam_catalog.parsers.model import Diagnostic, Severity
-from iam_catalog.scraper.discover import DEFAULT_BASE_URL, DEFAULT_JSON_BASE_URL
 
 if TYPE_CHECKING:
     from iam_catalog.output.build import BuildResult
@@ -168,6 +165,8 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
 
 
 def cmd_formats(args: argparse.Namespace) -> int:
+    from iam_catalog.parsers.detect import FORMATS
+
     width = max(len(n) for n in FORMATS)
     for name, module in FORMATS.items():
         print(f"{name:<{width}}  {module.DESCRIPTION}")
@@ -340,6 +339,8 @@ def _http_config(args: argparse.Namespace) -> HttpConfig:
 
 def _add_fetch_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``fetch`` and ``regenerate``."""
+    from iam_catalog.scraper.discover import DEFAULT_BASE_URL, DEFAULT_JSON_BASE_URL
+
     p.add_argument(
         "--base-url",
         default=DEFAULT_BASE_URL,
@@ -402,6 +403,11 @@ def _add_fetch_options(p: argparse.ArgumentParser) -> None:
 
 
 def make_parser() -> argparse.ArgumentParser:
+    # Imported here, not at the top: `iam-catalog query` answers from a cold process
+    # without the parsers and the HTTP stack (see _query_parser).
+    from iam_catalog import __version__
+    from iam_catalog.parsers.detect import FORMATS
+
     p = argparse.ArgumentParser(
         prog="iam-catalog",
         description="Build a canonical catalog of AWS IAM actions, resource types and condition "
@@ -608,8 +614,20 @@ def _exit_on_closed_pipe() -> NoReturn:
     sys.exit(128 + signal.SIGPIPE)  # the shell's status for it, where the signal cannot end us
 
 
+def _query_parser() -> argparse.ArgumentParser:
+    """The parser of ``iam-catalog query`` alone: a query must answer from a cold process
+    in well under a second, and building every command's parser imports every source
+    format's parser (lxml, markdown-it) and the HTTP stack first."""
+    from iam_catalog.query.cli import add_parser as add_query
+
+    p = argparse.ArgumentParser(prog="iam-catalog", formatter_class=_Formatter)
+    add_query(p.add_subparsers(dest="command", required=True, metavar="COMMAND"), _Formatter)
+    return p
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = make_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = _query_parser() if words[:1] == ["query"] else make_parser()
     try:
         try:
             args = parser.parse_args(argv)
