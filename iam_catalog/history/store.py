@@ -30,6 +30,7 @@ from datetime import date as Date
 from functools import partial
 
 from iam_catalog.history.items import PRESENT, Key, not_carried, observe
+from iam_catalog.output.gc_pause import cyclic_gc_paused
 from iam_catalog.parsers.errors import IamCatalogError
 from iam_catalog.parsers.model import Catalog
 
@@ -139,7 +140,10 @@ def add(conn: sqlite3.Connection, catalog: Catalog, date: str) -> AddResult:
         )
     conn.execute("BEGIN IMMEDIATE")
     try:
-        result = _add(conn, catalog, date, source_label(catalog))
+        # Tens of thousands of short-lived tuples beside a catalog of hundreds of
+        # thousands of objects: the collector's full passes took a third of an add.
+        with cyclic_gc_paused():
+            result = _add(conn, catalog, date, source_label(catalog))
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -191,9 +195,12 @@ def _add(conn: sqlite3.Connection, catalog: Catalog, date: str, label: str) -> A
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS candidates(id INTEGER PRIMARY KEY)")
         conn.execute("DELETE FROM candidates")
         conn.executemany("INSERT INTO candidates VALUES (?)", ((i,) for i in sorted(candidates)))
+        # CROSS JOIN: SQLite's order as written, candidates first, each item's versions by
+        # the primary key (left to itself it walks the 200,000 open versions instead).
         query = (
-            "SELECT item, field, value, valid_from, valid_to FROM versions JOIN candidates "
-            "ON item = candidates.id WHERE valid_to IS NULL ORDER BY item, field, valid_from"
+            "SELECT item, field, value, valid_from, valid_to FROM candidates CROSS JOIN "
+            "versions ON versions.item = candidates.id WHERE valid_to IS NULL "
+            "ORDER BY item, field, valid_from"
         )
         args: tuple[str, ...] = ()
     else:
