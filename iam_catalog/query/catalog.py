@@ -92,9 +92,6 @@ def _is_sqlite(path: Path) -> bool:
 
 def _make_store(path: Path) -> Path:
     """The query store of a catalog.json or source, made once per content."""
-    from iam_catalog.output.build import load_catalog
-    from iam_catalog.query.store import write_store
-
     if path.is_file():
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]
         cached = _cache_dir() / f"{digest}.sqlite"
@@ -102,6 +99,10 @@ def _make_store(path: Path) -> Path:
             return cached
     else:
         cached = None
+    # Only now: building a store needs the whole pipeline, answering from one does not.
+    from iam_catalog.output.build import load_catalog
+    from iam_catalog.query.store import write_store
+
     catalog = load_catalog(path)
     target_dir = cached.parent if cached else Path(tempfile.mkdtemp(prefix="iam-catalog-"))
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -289,39 +290,55 @@ class Catalog:
                 "WHERE t.condition_key = ?)"
             )
             args.extend((condition_key, condition_key))
+        condition = " AND ".join(where)
         rows = self._db.execute(
-            f"SELECT a.id, a.action FROM actions a WHERE {' AND '.join(where)} "
+            f"SELECT a.id, a.action FROM actions a WHERE {condition} "
             "ORDER BY a.action COLLATE NOCASE",
             args,
         ).fetchall()
-        return [self._match(aid, name, condition_key) for aid, name in rows]
-
-    def _match(self, aid: int, name: str, key: str | None) -> ActionMatch:
-        levels = tuple(
-            lv
-            for (lv,) in self._db.execute(
-                "SELECT access_level FROM action_access_levels WHERE action_id = ? "
-                "ORDER BY position",
-                (aid,),
-            )
-        )
-        rts = tuple(
-            dict.fromkeys(
-                r
-                for (r,) in self._db.execute(
-                    "SELECT resource_type FROM action_resource_types WHERE action_id = ? "
-                    "ORDER BY position",
-                    (aid,),
+        # Three queries for all the matched actions, not three per action.
+        chosen = f"SELECT a.id FROM actions a WHERE {condition}"
+        levels: dict[int, list[str]] = defaultdict(list)
+        for aid, lv in self._db.execute(
+            f"SELECT action_id, access_level FROM action_access_levels WHERE action_id IN "
+            f"({chosen}) ORDER BY action_id, position",
+            args,
+        ):
+            levels[aid].append(lv)
+        rts: dict[int, dict[str, None]] = defaultdict(dict)
+        for aid, rt in self._db.execute(
+            f"SELECT action_id, resource_type FROM action_resource_types WHERE action_id IN "
+            f"({chosen}) ORDER BY action_id, position",
+            args,
+        ):
+            rts[aid][rt] = None
+        keys: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for aid, k, where_ in self._db.execute(
+            "SELECT action_id, condition_key, CASE WHEN row_id IS NULL THEN 'action' ELSE "
+            f"'row' END FROM action_condition_keys WHERE action_id IN ({chosen}) "
+            "UNION SELECT r.action_id, t.condition_key, 'resource_type' "
+            "FROM action_resource_types r JOIN resource_type_condition_keys t "
+            f"ON t.resource_type_id = r.resource_type_id WHERE r.action_id IN ({chosen})",
+            [*args, *args],
+        ):
+            keys[aid][k].add(where_)
+        out = []
+        for aid, name in rows:
+            own = keys[aid]
+            via: tuple[str, ...] = ()
+            if condition_key is not None:
+                wanted = condition_key.lower()
+                via = tuple(sorted({v for k, vs in own.items() if k.lower() == wanted for v in vs}))
+            out.append(
+                ActionMatch(
+                    name,
+                    tuple(levels[aid]),
+                    tuple(rts[aid]),
+                    tuple(sorted(own, key=str.lower)),
+                    via,
                 )
             )
-        )
-        keys = self._keys_of(aid)
-        where: tuple[str, ...] = ()
-        if key is not None:
-            where = tuple(
-                sorted({v for k, vs in keys.items() if k.lower() == key.lower() for v in vs})
-            )
-        return ActionMatch(name, levels, rts, tuple(sorted(keys, key=str.lower)), where)
+        return out
 
     def _keys_of(self, aid: int) -> dict[str, set[str]]:
         """Every key an action takes -> where: ``action``, ``row``, ``resource_type``
@@ -389,6 +406,8 @@ class Catalog:
             "JOIN resource_types r ON r.id = f.resource_type_id "
             "ORDER BY r.service, r.name, f.position"
         ).fetchall()
+        if "*" not in parts[2] and "?" not in parts[2]:  # a literal service: its formats only
+            candidates = [c for c in candidates if c[3].split(":", 3)[2:3] == [parts[2]]]
         found: list[tuple[int, str, str, str]] = []
         for loose in (False, True):
             by_service: dict[str, list[tuple[int, str, str, str]]] = defaultdict(list)
