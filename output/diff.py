@@ -313,6 +313,15 @@ class CatalogDiff:
         url, _, base = page.partition("#")
         return url, base
 
+    def not_compared_by_reason(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """``(field, reason, service prefixes)`` for every field and reason of
+        :attr:`not_compared`, by field then reason: the report's summary of what was not
+        compared (most services share their reasons)."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for n in self.not_compared:
+            groups.setdefault((n.field, n.reason), []).append(n.service)
+        return [(f, r, tuple(s)) for (f, r), s in sorted(groups.items())]
+
     def service_name(self, prefix: str) -> str:
         """The name of a changed service ('' if unknown)."""
         return dict(self.service_names).get(prefix, "")
