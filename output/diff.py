@@ -313,12 +313,18 @@ class CatalogDiff:
         url, _, base = page.partition("#")
         return url, base
 
-    def not_compared_by_reason(self) -> list[tuple[str, str, tuple[str, ...]]]:
+    def not_compared_by_reason(
+        self, *, one_side: bool = False
+    ) -> list[tuple[str, str, tuple[str, ...]]]:
         """``(field, reason, service prefixes)`` for every field and reason of
         :attr:`not_compared`, by field then reason: the report's summary of what was not
-        compared (most services share their reasons)."""
+        compared (most services share their reasons). ``one_side``: only the fields one
+        side carries and the other does not (where a diff of two formats would otherwise
+        report the difference of the formats)."""
         groups: dict[tuple[str, str], list[str]] = {}
         for n in self.not_compared:
+            if one_side and n.old and n.new:
+                continue
             groups.setdefault((n.field, n.reason), []).append(n.service)
         return [(f, r, tuple(s)) for (f, r), s in sorted(groups.items())]
 
@@ -384,7 +390,9 @@ def _row_label(key: str, row: ResourceTypeRow) -> str:
 
 
 def _action_keys(a: Action) -> frozenset[str]:
-    """Every condition key the action accepts, on any of its rows (lower-cased)."""
+    """Every condition key the action accepts, on any of its rows (lower-cased). Severity
+    depends on the action alone (history diffs one item at a time): a key that moved to a
+    resource type's own keys counts as gone."""
     keys = set(_fold(a.condition_keys))
     for row in a.resource_types:
         keys |= _fold(row.condition_keys)

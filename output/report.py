@@ -163,10 +163,11 @@ NOT_COMPARED_NAMES_SHOWN = 8
 def not_compared_lines(
     d: CatalogDiff, code: Callable[[str], str], text: Callable[[str], str] = str
 ) -> list[str]:
-    """One line per field and reason the diff did not compare, naming the services:
+    """One line per field and reason the diff did not compare because one side does not
+    carry it (the JSON lists also the fields neither side carries), naming the services:
     ``action.dependent_actions: not carried by the new side (…) — 6 services (a, b, …)``."""
     out = []
-    for field, reason, services in d.not_compared_by_reason():
+    for field, reason, services in d.not_compared_by_reason(one_side=True):
         names = ", ".join(code(p) for p in services[:NOT_COMPARED_NAMES_SHOWN])
         if len(services) > NOT_COMPARED_NAMES_SHOWN:
             names += f" and {len(services) - NOT_COMPARED_NAMES_SHOWN} more"

@@ -479,9 +479,41 @@ class _Page:
     """Action cells carry an empty ``<a id>`` anchor (2020 layouts)."""
     six_columns: bool = False
     """An actions table has a dependent-actions column."""
+    unresolved: list[tuple[str, str, int | None]] = field(default_factory=list)
+    """(action, raw link, line) of every action whose link leads nowhere."""
 
     def add(self, line: int | None, severity: Severity, code: str, message: str) -> None:
         self.diags.append(Diagnostic(self.page, line, severity, code, message))
+
+
+def _api_link(p: _Page, action: str, href: str, line: int | None) -> str | None:
+    """The action's API link, or None for a link that leads nowhere: an unresolved template
+    (``${APIReferenceDocPage}``, 369 on the 2026-04-01 pages) or a relative link
+    (``API_CreateFlow.html``, 49), which the page's own URL does not resolve either.
+    Each is noted for the page's one ``unresolved-link`` diagnostic."""
+    if "${" in href or not _ABSOLUTE.match(href):
+        p.unresolved.append((clean(action), href, line))
+        return None
+    return href
+
+
+_ABSOLUTE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+# How many actions an unresolved-link diagnostic spells out with their raw links.
+_UNRESOLVED_SHOWN = 20
+
+
+def _unresolved_diagnostic(p: _Page) -> None:
+    if not p.unresolved:
+        return
+    shown = "; ".join(f"{name}: {href}" for name, href, _ in p.unresolved[:_UNRESOLVED_SHOWN])
+    more = len(p.unresolved) - _UNRESOLVED_SHOWN
+    p.add(
+        p.unresolved[0][2],
+        Severity.INFO,
+        "unresolved-link",
+        f"{len(p.unresolved)} action(s) link to an unresolved template or a relative "
+        f"address; api_reference left empty ({shown}{f'; and {more} more' if more > 0 else ''})",
+    )
 
 
 def _read_actions(p: _Page, rows: list[_GridRow], col: dict[str, int], kind: str) -> None:
@@ -503,7 +535,7 @@ def _read_actions(p: _Page, rows: list[_GridRow], col: dict[str, int], kind: str
             for a in action_cell.iter("a"):
                 href = a.get("href")
                 if href:
-                    api_reference = href.strip()
+                    api_reference = _api_link(p, action_text, href.strip(), line)
                     break
                 if a.get("id"):
                     p.anchors = True
@@ -843,6 +875,7 @@ def parse(
         else:
             _read_operations(p, rows, col, prefix or "")
     _attach_operations(p)
+    _unresolved_diagnostic(p)
 
     if (
         tables
@@ -877,7 +910,8 @@ def parse(
 
     layout = _layout(p, is_document, page_url, template)
     # A fragment's layout is told by its tables, as a whole page's is.
-    ref = PageRef(source, FORMAT, layout, page_url, carried.declare(FORMAT, _tables_layout(p)))
+    tables_layout = _tables_layout(p)
+    ref = PageRef(source, FORMAT, layout, page_url, carried.declare(FORMAT, tables_layout))
     return build_page(
         ref,
         prefix=prefix,
@@ -886,6 +920,8 @@ def parse(
         resources=p.resources,
         keys=p.keys,
         diagnostics=p.diags,
+        # The July 2026 layout prints an action's own keys on each of its rows.
+        keys_on_rows=tables_layout == "sar-2026-07",
     )
 
 

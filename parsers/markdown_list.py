@@ -610,4 +610,6 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
         resources=resources,
         keys=keys,
         diagnostics=page.diags,
+        # The July 2026 layout prints an action's own keys on each of its rows.
+        keys_on_rows=True,
     )

@@ -297,7 +297,13 @@ def _build_action(
     seen: _Seen,
     d: _Diags,
     not_carried: _NotCarried,
+    rt_keys: dict[str, frozenset[str]],
+    keys_on_rows: bool,
 ) -> Action:
+    """One action from its rows. ``rt_keys``: each resource type's own condition keys
+    (lower-cased, by lower-cased name), which a row's keys do not repeat in the model;
+    ``keys_on_rows``: the layout prints the action's own keys on every resource-type row
+    (July 2026), so the keys every row has are the action's."""
     name, rows = group.name, group.rows
     first = rows[0]
     description = clean(first.description)
@@ -332,6 +338,8 @@ def _build_action(
     own_actions: list[str] = []
     resource_types: list[ResourceTypeRow] = []
     seen_rows: set[str] = set()
+    repeated = False
+    own_row = False
     for r in rows:
         keys = [compact(k) for k in r.condition_keys] if r.condition_keys else []
         deps = [compact(a) for a in r.dependent_actions] if r.dependent_actions else []
@@ -339,16 +347,23 @@ def _build_action(
             (keys if classify(v, known_keys) == "key" else deps).append(compact(v))
         rname, required = split_resource_cell(r.resource_type)
         if not rname:
+            own_row = True
             own_keys.extend(keys)
             own_actions.extend(deps)
             continue
         lowered = rname.lower()
+        if keys and (rt_own := rt_keys.get(lowered)):
+            # The resource type's own keys apply wherever it is used: a row's keys are
+            # those the page adds for this action (pages print them either way).
+            keys = [k for k in keys if k.lower() not in rt_own]
         if lowered in seen_rows:
+            repeated = True
             d.add(
                 r.line,
                 Severity.WARNING,
                 "duplicate-resource-row",
-                f"{name}: resource type {rname} listed on two rows; both kept",
+                f"{name}: resource type {rname} listed on two rows; both kept, "
+                "required on both where one row marks it",
             )
         seen_rows.add(lowered)
         fields = (rname, required, _dedupe(keys) if keys else (), _dedupe(deps) if deps else ())
@@ -356,6 +371,10 @@ def _build_action(
         if row is None:
             row = seen.rows[fields] = ResourceTypeRow(*fields)
         resource_types.append(row)
+    if repeated:
+        resource_types = _required_per_resource_type(resource_types)
+    if keys_on_rows and resource_types:
+        resource_types, own_keys = _action_keys_from_rows(resource_types, own_keys, own_row)
     operations = [compact(o) for r in rows if r.operations for o in r.operations]
     # Positional, in field order: the model's hottest constructor.
     action = Action(
@@ -374,6 +393,37 @@ def _build_action(
         first.line,
     )
     return emptied(action)
+
+
+def _required_per_resource_type(rows: list[ResourceTypeRow]) -> list[ResourceTypeRow]:
+    """A resource type is required for an action or not: where the page lists it on two
+    rows and marks one (the older layouts star the first row only, ec2-instance-connect
+    ``OpenTunnel`` ``instance-connect-endpoint*`` then ``instance-connect-endpoint`` with
+    its keys; the July 2026 layout stars both), every row of it is required."""
+    required = {r.name.lower() for r in rows if r.required}
+    return [replace(r, required=True) if r.name.lower() in required else r for r in rows]
+
+
+def _action_keys_from_rows(
+    rows: list[ResourceTypeRow], own_keys: list[str], own_row: bool
+) -> tuple[list[ResourceTypeRow], list[str]]:
+    """Rows and the action's own keys, read as the older layouts mean them, from a layout
+    that prints the action's own keys on every resource-type row: the keys of the action's
+    own row where the page has one, else the keys every row has."""
+    if own_row:
+        common = {k.lower() for k in own_keys}
+    else:
+        common = {k.lower() for k in rows[0].condition_keys}
+        for r in rows[1:]:
+            common &= {k.lower() for k in r.condition_keys}
+        own_keys = [k for k in rows[0].condition_keys if k.lower() in common]
+    if not common:
+        return rows, own_keys
+    out = [
+        replace(r, condition_keys=tuple(k for k in r.condition_keys if k.lower() not in common))
+        for r in rows
+    ]
+    return out, own_keys
 
 
 def _group_actions(rows: Iterable[ActionRow], d: _Diags) -> list[_Group]:
@@ -457,8 +507,11 @@ def build_page(
     resources: Iterable[ResourceRow] = (),
     keys: Iterable[KeyRow] = (),
     diagnostics: Iterable[Diagnostic] = (),
+    keys_on_rows: bool = False,
 ) -> ParsedPage:
-    """Normalise the rows of one page into a :class:`ParsedPage`."""
+    """Normalise the rows of one page into a :class:`ParsedPage`. ``keys_on_rows``: the
+    layout prints an action's own condition keys on each of its resource-type rows (the
+    July 2026 layout); they are read back onto the action."""
     d = _Diags(ref.page)
     d.items.extend(diagnostics)
     nc = _NotCarried(ref.not_carried)
@@ -466,7 +519,15 @@ def build_page(
     known = {k.name.lower() for k in condition_keys}
     resource_types = _build_resources(resources, ref.page, d, nc)
     seen = _Seen()
-    built = [_build_action(g, ref.page, known, seen, d, nc) for g in _group_actions(actions, d)]
+    rt_keys = {
+        r.name.lower(): frozenset(k.lower() for k in r.condition_keys)
+        for r in resource_types
+        if r.condition_keys
+    }
+    built = [
+        _build_action(g, ref.page, known, seen, d, nc, rt_keys, keys_on_rows)
+        for g in _group_actions(actions, d)
+    ]
     missing = [a for a in built if a.access_level is None and a.carries("access_level")]
     if missing:
         d.add(

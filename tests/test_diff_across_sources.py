@@ -92,3 +92,82 @@ def test_html_against_aws_json_summary_names_the_fields_not_compared(html_vs_jso
     }
     html = render(html_vs_json, "html")
     assert 'id="not-compared"' in html and "<code>action.resource_types.required</code>" in html
+
+
+# The 2026-04-01 HTML pages of the six services of new-layout-md/2026-08_8d3f1c7.
+SIX_SERVICES_HTML = (
+    "list_awsaccountmanagement",
+    "list_amazonbraket",
+    "list_databasequerymetadataservice",
+    "list_amazonec2instanceconnect",
+    "list_awsmarketplaceentitlementservice",
+    "list_awsmarketplacemeteringservice",
+    "list_amazonsimpledb",
+)
+NEW_LAYOUT = ("new-layout-md", "2026-08_8d3f1c7")
+
+
+@pytest.fixture(scope="module")
+def html_vs_new_layout(corpus: Path) -> CatalogDiff:
+    folder = corpus / "html" / "2026-04-01_110d32e3"
+    old = build([folder / f"{page}.html" for page in SIX_SERVICES_HTML]).catalog
+    new = build([corpus.joinpath(*NEW_LAYOUT)]).catalog
+    assert {s.prefix for s in old.services} == {s.prefix for s in new.services}
+    return diff(old, new)
+
+
+def test_html_against_the_july_2026_layout_reports_no_change_from_the_layout_alone(
+    html_vs_new_layout,
+):
+    """Before: 102 changes, 1 real. The new layout prints action keys and resource-type keys
+    on every row, lists access levels as sets, adds operations, drops dependent actions and
+    stars both rows of OpenTunnel's instance-connect-endpoint: none of it is a change."""
+    outside_braket = [
+        (c.service, c.kind.value, c.item, c.field)
+        for c in html_vs_new_layout.changes
+        if c.service != "braket"
+    ]
+    assert outside_braket == [
+        # AWS added the action after April (the JSON of 2026-03-31 lacks it too).
+        ("account", "action_added", "GetPrimaryEmailUpdateStatus", None),
+        # The new page links the action; the April page had no link on it.
+        ("dbqms", "action_changed", "CreateQueryHistory", "api_reference"),
+    ]
+    fields = {c.field for c in html_vs_new_layout.changes}
+    assert not {"operations", "access_levels", "dependent_actions"} & fields
+    assert not [f for f in fields if f and f.endswith((".required", ".dependent_actions"))]
+
+
+def test_braket_changes_are_the_pages_own(html_vs_new_layout, corpus):
+    """Braket changed between the April page (which AWS's JSON of 2026-03-31 matches) and
+    the August one: a device resource type on the create actions, a new job ARN, three
+    Search actions now List. Every braket change is one of those."""
+    braket = [c for c in html_vs_new_layout.changes if c.service == "braket"]
+    md = corpus.joinpath(*NEW_LAYOUT, "list_braket.md").read_text(encoding="utf-8")
+    page = (corpus / "html" / "2026-04-01_110d32e3" / "list_amazonbraket.html").read_text(
+        encoding="utf-8"
+    )
+    assert "job/${RandomId}" in md and "job/${RandomId}" not in page.replace("\n", "")
+    assert "resource-device" in md and "braket-device" not in page
+    changed_rows = {
+        (c.item, c.field) for c in braket if c.field and c.field.startswith("resource_types[")
+    }
+    # Rows added only: the new page names resource types the old one did not.
+    assert all(c.old is None for c in braket if c.field and c.field.startswith("resource_types["))
+    assert {item for item, _ in changed_rows} == {
+        "CreateJob",
+        "CreateQuantumTask",
+        "CreateSpendingLimit",
+        "DeleteSpendingLimit",
+        "GetDevice",
+        "UpdateSpendingLimit",
+    }
+    levels = {(c.item, c.old, c.new) for c in braket if c.field == "access_level"}
+    assert levels == {
+        ("SearchDevices", "Read", "List"),
+        ("SearchJobs", "Read", "List"),
+        ("SearchQuantumTasks", "Read", "List"),
+    }
+    # Action keys change only on the actions whose rows changed.
+    keys = {c.item for c in braket if c.field == "condition_keys"}
+    assert keys <= {item for item, _ in changed_rows}

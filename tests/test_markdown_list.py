@@ -199,11 +199,14 @@ def test_braket_style_1_hand_checked_facts(
     assert create.api_reference == (
         "https://docs.aws.amazon.com/braket/latest/APIReference/API_CreateJob.html"
     )
+    # The page prints the action's keys on both rows and job's own key on its row: read as
+    # the older layouts mean them, the action has the keys and the rows add none.
     assert [(r.name, r.required, r.condition_keys) for r in create.resource_types] == [
-        ("device", True, ("aws:RequestTag/${TagKey}", "aws:TagKeys")),
-        ("job", True, ("aws:RequestTag/${TagKey}", "aws:ResourceTag/${TagKey}", "aws:TagKeys")),
+        ("device", True, ()),
+        ("job", True, ()),
     ]
-    assert create.condition_keys == () and create.dependent_actions == ()
+    assert create.condition_keys == ("aws:RequestTag/${TagKey}", "aws:TagKeys")
+    assert create.dependent_actions == () and not create.carries("dependent_actions")
     assert create.operations == ("CreateJob",)
 
     tag = actions["TagResource"]
@@ -222,9 +225,11 @@ def test_braket_style_1_hand_checked_facts(
     )
 
     cancel = actions["CancelJob"]  # one row: resource type and keys on two lines
+    # the row's only key is job's own (resource-types table): the row adds none
     assert [(r.name, r.required, r.condition_keys) for r in cancel.resource_types] == [
-        ("job", True, ("aws:ResourceTag/${TagKey}",))
+        ("job", True, ())
     ]
+    assert cancel.condition_keys == ()
     assert [(r.name, r.condition_keys) for r in actions["GetDevice"].resource_types] == [
         ("device", ())
     ]
@@ -259,13 +264,17 @@ def test_ec2_instance_connect_keeps_repeated_rows_and_plain_text_keys(
     _, page = new_layout[(STYLE_1, "list_ec2-instance-connect")]
     tunnel = next(a for a in page.actions if a.name == "OpenTunnel")
     assert [r.name for r in tunnel.resource_types] == ["instance-connect-endpoint"] * 2
+    assert [r.required for r in tunnel.resource_types] == [True, True]
+    # The keys both rows print (the resource type's own, aws: and ec2:ResourceTag) are
+    # not the row's; the second row adds three. None is the action's own: the first row
+    # has none of them.
+    assert tunnel.resource_types[0].condition_keys == ()
     assert tunnel.resource_types[1].condition_keys == (
-        "aws:ResourceTag/${TagKey}",
         "ec2-instance-connect:MaxTunnelDuration",  # not a link on the page
         "ec2-instance-connect:privateIpAddress",
         "ec2-instance-connect:remotePort",
-        "ec2:ResourceTag/${TagKey}",
     )
+    assert tunnel.condition_keys == ()
     assert tunnel.operations == ()  # no API operation maps to OpenTunnel
     assert [d.code for d in page.diagnostics] == ["duplicate-resource-row"]
 
