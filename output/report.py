@@ -127,11 +127,8 @@ def not_compared_lines(
     """One line per field and reason the diff did not compare (one side does not carry
     the field), naming the services: ``action.dependent_actions: not carried by the new
     side (…) — 6 services (a, b, …)``."""
-    by_reason: dict[tuple[str, str], list[str]] = {}
-    for n in d.not_compared:
-        by_reason.setdefault((n.field, n.reason), []).append(n.service)
     out = []
-    for (field, reason), services in sorted(by_reason.items()):
+    for field, reason, services in d.not_compared_by_reason():
         names = ", ".join(code(p) for p in services[:NOT_COMPARED_NAMES_SHOWN])
         if len(services) > NOT_COMPARED_NAMES_SHOWN:
             names += f" and {len(services) - NOT_COMPARED_NAMES_SHOWN} more"
@@ -154,33 +151,6 @@ def _gap_text(template: str, prefixes: list[str], code: Callable[[str], str]) ->
     if len(prefixes) > GAP_NAMES_SHOWN:
         names += f" and {len(prefixes) - GAP_NAMES_SHOWN} more"
     return template.format(n=len(prefixes), names=names)
-
-
-NOT_COMPARED_NAMES_SHOWN = 8
-"""How many service prefixes a "not compared" line names before it says "and N more"."""
-
-
-def not_compared_lines(
-    d: CatalogDiff, code: Callable[[str], str], text: Callable[[str], str] = str
-) -> list[str]:
-    """One line per field and reason the diff did not compare because one side does not
-    carry it (the JSON lists also the fields neither side carries), naming the services:
-    ``action.dependent_actions: not carried by the new side (…) — 6 services (a, b, …)``."""
-    out = []
-    for field, reason, services in d.not_compared_by_reason(one_side=True):
-        names = ", ".join(code(p) for p in services[:NOT_COMPARED_NAMES_SHOWN])
-        if len(services) > NOT_COMPARED_NAMES_SHOWN:
-            names += f" and {len(services) - NOT_COMPARED_NAMES_SHOWN} more"
-        out.append(f"{code(field)}: {text(reason)} — {plural(len(services), 'service')} ({names})")
-    return out
-
-
-def _md_not_compared(d: CatalogDiff) -> list[str]:
-    found = not_compared_lines(d, md_code)
-    if not found:
-        return []
-    head = "\n**Not compared** (one side does not carry the field; no change reported):\n\n"
-    return [head, *(f"- {line}\n" for line in found)]
 
 
 def _severity_line(counts: Counter[ChangeSeverity]) -> list[tuple[ChangeSeverity, int]]:
