@@ -2,7 +2,7 @@
 
 ``python -m tests.hostile_child REPORT -- ARGS...`` runs ``iam_catalog.output.cli.main(ARGS)``
 with stdout and stderr captured and writes REPORT: the exit code, stderr, a traceback if
-``main`` raised, the CPU seconds and peak RSS of this process, and, when ARGS has ``--out
+``main`` raised, the CPU seconds and peak RSS of this program, and, when ARGS has ``--out
 DIR`` and the build wrote ``DIR/catalog.json``, the actions and diagnostics in it. The
 hostile-input tests start it under a memory limit and a timeout (see
 ``tests/test_hostile_inputs.py``): a report that never comes is a hang or a blow-up.
@@ -36,6 +36,19 @@ def _catalog(args: list[str]) -> dict[str, object] | None:
     }
 
 
+def _peak_rss_mb() -> float:
+    """This program's peak resident memory. VmHWM starts afresh at exec; ru_maxrss does
+    not, so under a forking parent (pytest holding built catalogs) it reports the
+    parent's size as the child's."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str]) -> int:
     report_path, sep, *args = argv
     assert sep == "--", "usage: python -m tests.hostile_child REPORT -- ARGS..."
@@ -57,7 +70,7 @@ def main(argv: list[str]) -> int:
         "stderr": err.getvalue(),
         "error": error,
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "peak_rss_mb": _peak_rss_mb(),
         "catalog": _catalog(args),
     }
     Path(report_path).write_text(json.dumps(report), encoding="utf-8")
