@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from iam_catalog.output.gc_pause import cyclic_gc_paused
 from iam_catalog.output.parallel import map_from_both_ends
 from iam_catalog.output.writers import Rendered, ServiceOutput, render_service
+from iam_catalog.page_cache import PageCache
 from iam_catalog.parsers.catalog import merge, single_page_service
 from iam_catalog.parsers.detect import detect, get_format
 from iam_catalog.parsers.errors import (
@@ -255,6 +256,31 @@ def _read_file(
     return parse_bytes(path, data, fmt, size_cap), digest
 
 
+# A page's service of its own and its share of the output files.
+_Made = tuple[Service, ServiceOutput]
+
+
+def _from_cache(
+    cache: PageCache, item: _Work, fmt: str | None
+) -> tuple[_Read, _Made | None] | None:
+    """What reading ``item`` gives, from the cache: None when the cache does not hold its
+    bytes, or when they do not match the sha256 its manifest expects (which reading it
+    reports)."""
+    path, expected = item
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    digest = hashlib.sha256(data).digest()
+    if expected is not None and digest.hex() != expected:
+        return None
+    entry = cache.get(PageCache.key(page_id(path), fmt, digest))
+    if entry is None:
+        return None
+    both = (entry.service, entry.output) if entry.service and entry.output else None
+    return (entry.page, digest), both
+
+
 # Below this many files worker processes cost more to start than they save.
 _MIN_FILES_FOR_WORKERS = 16
 # Chunks per process: small enough that this process waits little at the end for the
@@ -440,6 +466,7 @@ def build(
     jobs: int | None = None,
     render: bool = False,
     exclude: Sequence[Path] = (),
+    cache: PageCache | None = None,
 ) -> BuildResult:
     """Build a catalog from files, folders and snapshots (any mix of formats).
 
@@ -459,6 +486,10 @@ def build(
 
     ``exclude``: folders whose files are not read, such as the build's own output folder
     when it is inside a source (its ``catalog.json`` and CSVs are not pages).
+
+    ``cache``: pages whose bytes, id, format and code version it holds are taken from it
+    (with their rendered output) instead of being parsed; the others are parsed and
+    stored in it. The result is the same as without.
     """
     if fmt is not None:
         get_format(fmt)  # fail early on an unknown --format
@@ -474,19 +505,43 @@ def build(
     done: list[_Read | None] = [None] * len(work)
     # Prefix -> its service and output made ahead; None once a second page declares it.
     ahead: dict[str, tuple[Service, ServiceOutput] | None] = {}
+
+    def made(i: int, page: ParsedPage | Diagnostic, both: _Made | None = None) -> None:
+        if render and isinstance(page, ParsedPage) and page.prefix:
+            prefix = page.prefix
+            if prefix in ahead:
+                ahead[prefix] = None
+            elif both is not None:
+                ahead[prefix] = both
+            else:
+                service = single_page_service(page)
+                ahead[prefix] = (service, render_service(service))
+        if on_file is not None:
+            on_file(files[i])
+
     with cyclic_gc_paused():
-        for i, outcome in _map_files(read, work, jobs):
+        todo = list(range(len(work)))
+        if cache is not None:
+            todo = []
+            for i, item in enumerate(work):
+                hit = _from_cache(cache, item, fmt)
+                if hit is None:
+                    todo.append(i)
+                    continue
+                done[i] = hit[0]
+                made(i, hit[0][0], hit[1])
+        for j, outcome in _map_files(read, [work[i] for i in todo], jobs):
+            i = todo[j]
             done[i] = outcome
-            page = outcome[0]
-            if render and isinstance(page, ParsedPage) and page.prefix:
-                prefix = page.prefix
-                if prefix in ahead:
-                    ahead[prefix] = None
-                else:
+            page, digest = outcome
+            both = None
+            if cache is not None and isinstance(page, ParsedPage):
+                if page.prefix:
                     service = single_page_service(page)
-                    ahead[prefix] = (service, render_service(service))
-            if on_file is not None:
-                on_file(files[i])
+                    both = (service, render_service(service))
+                entry = (page, *(both or (None, None)))
+                cache.put(PageCache.key(page_id(files[i]), fmt, digest), _dumps(entry))
+            made(i, page, both)
         named: dict[Diagnostic | str, str] = {}
         for path, read_file in zip(files, done, strict=True):
             assert read_file is not None

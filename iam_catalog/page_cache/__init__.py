@@ -1,0 +1,123 @@
+"""A content-addressed cache of parsed pages, so a nightly build parses only what changed.
+
+An entry is keyed by the sha256 of a page's bytes, its page id (the parsers record it in
+every object they make), the format it was read as, and :data:`CODE_VERSION`: a hash of
+the source of the code whose output the entry holds (the parsers, the model, the
+writers). Change a parser and every key changes, so no stale entry is ever read. An entry
+holds the parsed page and, when it declares a service prefix, the page as a service of its
+own with its share of every output file (what
+:func:`iam_catalog.output.writers.render_service` makes of it), which a build uses when no
+other page shares the prefix.
+
+Layout: ``DIR/<CODE_VERSION[:16]>/<key[:2]>/<key>.pickle``, each file written atomically
+(temp file + rename). The folder is safe to delete at any time: a missing or unreadable
+entry is only a miss. Entries of older code versions are left to :meth:`PageCache.prune`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import shutil
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from iam_catalog.output.writers import ServiceOutput
+    from iam_catalog.parsers.model import ParsedPage, Service
+
+
+@cache
+def code_version() -> str:
+    """A hash of the source of every module whose output a cache entry holds."""
+    import iam_catalog
+    import iam_catalog.output.writers
+    import iam_catalog.parsers
+
+    parsers = Path(iam_catalog.parsers.__file__).parent
+    files = [*sorted(parsers.glob("*.py")), Path(iam_catalog.output.writers.__file__)]
+    h = hashlib.sha256(iam_catalog.__version__.encode() + b"\0")
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What the cache holds for one page."""
+
+    page: ParsedPage
+    """The parsed page."""
+    service: Service | None
+    """The page as a service of its own (:func:`~iam_catalog.parsers.catalog.single_page_service`),
+    None when it declares no prefix."""
+    output: ServiceOutput | None
+    """That service's share of every output file."""
+
+
+class PageCache:
+    """Parsed pages under ``folder``, by content."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.version = code_version()
+        self.root = folder / self.version[:16]
+        self.hits = 0
+        """Lookups answered from the cache."""
+        self.misses = 0
+        """Lookups that were not."""
+
+    @staticmethod
+    def key(page_id: str, fmt: str | None, digest: bytes) -> str:
+        """The key of a page: its id, the format it is read as (None: detected) and the
+        sha256 of its bytes. The code version is the folder it is kept in."""
+        h = hashlib.sha256(f"{page_id}\0{fmt or ''}\0".encode() + digest)
+        return h.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.pickle"
+
+    def get(self, key: str) -> Entry | None:
+        """The entry of ``key``, or None (a missing or unreadable entry is a miss)."""
+        try:
+            page, service, output = pickle.loads(self._path(key).read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return Entry(page, service, output)
+
+    def put(self, key: str, data: bytes) -> None:
+        """Store ``data``, the pickle of the fields of an :class:`Entry` as a tuple,
+        under ``key``, atomically; a cache that cannot be written is only slower next time."""
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            pass
+
+    def prune(self) -> int:
+        """Delete the entries of other code versions; how many folders went."""
+        removed = 0
+        if not self.folder.is_dir():
+            return 0
+        for child in self.folder.iterdir():
+            if child.is_dir() and child.name != self.root.name:
+                shutil.rmtree(child, ignore_errors=True)
+                removed += 1
+        return removed
+
+
+__all__ = ["Entry", "PageCache", "code_version"]

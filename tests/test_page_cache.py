@@ -1,0 +1,145 @@
+"""The page cache: a build that takes pages from it writes the same bytes as a full build,
+parses only what changed, and survives a deleted or damaged cache."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from iam_catalog.output.build import build
+from iam_catalog.output.writers import write_catalog_dir
+from iam_catalog.page_cache import PageCache, code_version
+
+OUTPUTS = (
+    "catalog.json",
+    "csv/services.csv",
+    "csv/actions.csv",
+    "csv/action_resource_types.csv",
+    "csv/resource_types.csv",
+    "csv/condition_keys.csv",
+)
+
+
+def _write(sources: list[Path], out: Path, cache: PageCache | None) -> dict[str, bytes]:
+    result = build(sources, render=True, cache=cache)
+    write_catalog_dir(result.catalog, out, result.rendered)
+    return {name: (out / name).read_bytes() for name in OUTPUTS}
+
+
+@pytest.fixture(scope="module")
+def pages_2026(corpus, tmp_path_factory) -> Path:
+    """A copy of the 528 pages of 2026-04-01, to change some of them."""
+    folder = tmp_path_factory.mktemp("pages") / "html"
+    shutil.copytree(corpus / "html" / "2026-04-01_110d32e3", folder)
+    return folder
+
+
+def test_cached_build_of_528_pages_is_byte_identical_and_parses_only_changed_pages(
+    pages_2026, corpus, tmp_path
+):
+    cache_dir = tmp_path / "cache"
+    full = _write([pages_2026], tmp_path / "full", None)
+    cold = PageCache(cache_dir)
+    assert _write([pages_2026], tmp_path / "cold", cold) == full
+    assert (cold.hits, cold.misses) == (0, 528)
+    warm = PageCache(cache_dir)
+    assert _write([pages_2026], tmp_path / "warm", warm) == full
+    assert (warm.hits, warm.misses) == (528, 0)
+
+    # Five pages replaced by their 2025-11-01 versions: five misses, and the same bytes as
+    # a full build of the changed folder.
+    older = corpus / "html" / "2025-11-01_f2b93173"
+    changed = [
+        p.name
+        for p in sorted(pages_2026.glob("*.html"))
+        if (older / p.name).is_file() and (older / p.name).read_bytes() != p.read_bytes()
+    ][10:15]
+    assert len(changed) == 5
+    for name in changed:
+        shutil.copyfile(older / name, pages_2026 / name)
+    try:
+        full_changed = _write([pages_2026], tmp_path / "full2", None)
+        assert full_changed["catalog.json"] != full["catalog.json"]
+        again = PageCache(cache_dir)
+        assert _write([pages_2026], tmp_path / "warm2", again) == full_changed
+        assert (again.hits, again.misses) == (523, 5)
+    finally:
+        for name in changed:
+            shutil.copyfile(corpus / "html" / "2026-04-01_110d32e3" / name, pages_2026 / name)
+
+
+def test_damaged_or_deleted_cache_entries_are_misses_and_change_nothing(corpus, tmp_path):
+    pages = sorted((corpus / "html" / "2026-04-01_110d32e3").glob("*.html"))[:40]
+    cache_dir = tmp_path / "cache"
+    full = _write(pages, tmp_path / "full", None)
+    _write(pages, tmp_path / "cold", PageCache(cache_dir))
+    entries = sorted(cache_dir.rglob("*.pickle"))
+    assert len(entries) == 40
+    entries[0].write_bytes(b"not a pickle")
+    entries[1].write_bytes(entries[1].read_bytes()[:100])  # torn
+    entries[2].unlink()
+    damaged = PageCache(cache_dir)
+    assert _write(pages, tmp_path / "damaged", damaged) == full
+    assert (damaged.hits, damaged.misses) == (37, 3)
+    shutil.rmtree(cache_dir)
+    gone = PageCache(cache_dir)
+    assert _write(pages, tmp_path / "gone", gone) == full
+    assert (gone.hits, gone.misses) == (0, 40)
+
+
+def test_cache_key_holds_page_id_format_and_bytes_and_the_folder_the_code_version(tmp_path):
+    digest = bytes(32)
+    key = PageCache.key("list_amazons3", None, digest)
+    assert key != PageCache.key("list_amazons3", "html", digest)
+    assert key != PageCache.key("list_amazons3x", None, digest)
+    assert key != PageCache.key("list_amazons3", None, b"\x01" * 32)
+    cache = PageCache(tmp_path)
+    assert cache.root == tmp_path / code_version()[:16]
+    # An entry of another code version is never read, and prune removes it.
+    (tmp_path / ("0" * 16)).mkdir()
+    assert cache.prune() == 1
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_a_page_whose_bytes_do_not_match_its_manifest_is_not_taken_from_the_cache(corpus, tmp_path):
+    """A snapshot page edited after the fetch is reported, whether or not its (old or new)
+    bytes are in the cache."""
+    from iam_catalog.scraper.snapshot import (
+        FileEntry,
+        Manifest,
+        file_sha256,
+        write_manifest,
+    )
+
+    pages = sorted((corpus / "html" / "2026-04-01_110d32e3").glob("*.html"))[:3]
+    snap = tmp_path / "snap"
+    (snap / "html").mkdir(parents=True)
+    manifest = Manifest(
+        created_at="2026-12-01T00:00:00Z",
+        base_url="http://x/",
+        json_base_url=None,
+        formats=["html"],
+        tool={"name": "iam-catalog", "version": "test"},
+    )
+    for p in pages:
+        shutil.copyfile(p, snap / "html" / p.name)
+        manifest.files[f"html/{p.name}"] = FileEntry(
+            url=f"http://x/{p.name}",
+            format="html",
+            role="page",
+            status=200,
+            sha256=file_sha256(p),
+            bytes=p.stat().st_size,
+        )
+    write_manifest(snap, manifest)
+    cache = PageCache(tmp_path / "cache")
+    assert build([snap], cache=cache).catalog.source.pages == 3
+    edited = snap / "html" / pages[0].name
+    edited.write_bytes(pages[1].read_bytes())  # bytes the cache holds, under another name
+    result = build([snap], cache=PageCache(tmp_path / "cache"))
+    assert [d.code for d in result.catalog.diagnostics if d.page == str(edited)] == [
+        "snapshot-mismatch"
+    ]
+    assert result.catalog.source.pages == 2
