@@ -598,6 +598,9 @@ def make_parser() -> argparse.ArgumentParser:
     from iam_catalog.query.cli import add_parser as add_query
 
     add_query(sub, _Formatter)
+    from iam_catalog.release.cli import add_commands as add_release_commands
+
+    add_release_commands(sub, _Formatter, _add_fetch_options)
     return p
 
 

@@ -129,6 +129,11 @@ class SiteServer:
             self._files[path] = _File(data, _EPOCH + 60 * self._changes, etag)
             self._changes += 1
 
+    def remove(self, path: str) -> None:
+        """Stop serving ``path`` (404 from now on)."""
+        with self._lock:
+            self._files.pop(path, None)
+
     def data(self, path: str) -> bytes:
         return self._files[path].data
 
