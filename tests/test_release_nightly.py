@@ -218,6 +218,11 @@ def test_three_nights_good_broken_and_real_changes(site, corpus_pages, corpus, t
     assert [e["id"] for e in index["releases"]] == ["2026-12-01", "2026-12-03"]
     assert index["releases"][1]["catalog_sha256"] == third["files"]["catalog.json"]
     assert index["releases"][1]["changes"]["actions_removed"] == len(removed["action"])
+    # Every published release is in the history (issue "answers"), the quarantined one not.
+    from iam_catalog.history import History
+
+    with History.open(releases / "history.sqlite") as history:
+        assert history.releases() == ["2026-12-01", "2026-12-03"]
 
 
 def test_a_field_dropped_from_every_page_is_quarantined_by_the_fill_rate_gate_until_accepted(

@@ -20,7 +20,6 @@ import hashlib
 import os
 import pickle
 import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -94,16 +93,18 @@ class PageCache:
     def put(self, key: str, data: bytes) -> None:
         """Store ``data``, the pickle of the fields of an :class:`Entry` as a tuple,
         under ``key``, atomically; a cache that cannot be written is only slower next time."""
+        from iam_catalog.output.writers import new_temp_file
+
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=path.parent)
+            fd, tmp = new_temp_file(path.parent, f".{key}.", ".tmp")
             try:
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
                 os.replace(tmp, path)
             except BaseException:
-                Path(tmp).unlink(missing_ok=True)
+                tmp.unlink(missing_ok=True)
                 raise
         except OSError:
             pass

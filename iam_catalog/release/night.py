@@ -188,6 +188,9 @@ def _night(
     # 3. compare with the latest release
     latest = releases.latest()
     old = load_catalog(latest.path / "catalog.json") if latest is not None else None
+    if latest is not None and old is not None:
+        # In case the night that published it was killed before it got there.
+        _add_history(releases, old, latest)
     d = diff(old or _empty_catalog(), new)
     if latest is not None and d.is_empty:
         _write_status(releases, day, UNCHANGED, None, (), snapshot=manifest.id)
@@ -200,6 +203,8 @@ def _night(
 
     release_id = releases.new_id(day)
     staging = releases.staging(release_id)
+    # First, into the empty folder: the catalog writer swaps in a whole folder.
+    write_catalog_dir(new, staging, result.rendered)
     index_pages = frozenset(Path(rel).stem for rel, e in manifest.files.items() if e.role == "page")
     previous_changes: list[Any] = []
     if latest is not None:
@@ -224,7 +229,6 @@ def _night(
     }
     st.write_file(staging / st.GATES, st.dumps(gate_doc))  # before any decision
 
-    write_catalog_dir(new, staging, result.rendered)
     st.write_file(staging / "diff.json", d_json.encode("utf-8"))
     for fmt in ("md", "html"):
         st.write_file(staging / f"diff.{fmt}", render(d, fmt).encode("utf-8"))
@@ -263,6 +267,7 @@ def _night(
     path = releases.move_in(staging, release_id, quarantine=bool(failed))
     if not failed:
         releases.refresh()
+        _add_history(releases, new, releases.latest())
     _write_status(releases, day, outcome, release_id, failed, snapshot=manifest.id)
     return Night(
         outcome,
@@ -275,6 +280,24 @@ def _night(
         len(d.changes),
         failed,
     )
+
+
+HISTORY = "history.sqlite"
+
+
+def _add_history(releases: st.Releases, catalog: Catalog, release: st.Release | None) -> None:
+    """Add a published release to ``RELEASES/history.sqlite`` (issue "answers"); adding
+    it again changes nothing. A second release of one date is left out of the history,
+    which holds one release a date."""
+    from iam_catalog.history import HistoryError, add_release
+
+    if release is None:
+        return
+    try:
+        add_release(releases.root / HISTORY, catalog, str(release.manifest["date"]))
+    except HistoryError:
+        if "." not in release.id:  # only the date.N releases may collide
+            raise
 
 
 def _crosscheck(result: Any) -> dict[str, Any] | None:
@@ -320,6 +343,9 @@ def accept(releases_dir: Path, release_id: str, *, by: str, today: str | None = 
     releases.seal(release.path, entry)
     path = releases.move_in(release.path, release_id)
     releases.refresh()
+    from iam_catalog.output.build import load_catalog
+
+    _add_history(releases, load_catalog(path / "catalog.json"), releases.latest())
     day = today or datetime.now(UTC).date().isoformat()
     _write_status(releases, day, PUBLISHED, release_id, (), snapshot=entry.get("snapshot"))
     return path

@@ -15,6 +15,7 @@ Layout::
     RELEASES/CHANGELOG.md          one section per release, newest first
     RELEASES/feed.xml              Atom, one entry per release
     RELEASES/status.json           the last attempt and the age of the last good release
+    RELEASES/history.sqlite        every published release's items (``iam-catalog history``)
     RELEASES/quarantine/<id>/      a release a gate stopped, same files, never served
 
 How it stays whole when killed at any point: a release is assembled in a hidden folder
@@ -34,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +42,7 @@ from typing import Any
 
 import orjson
 
+from iam_catalog.output.writers import atomic_open
 from iam_catalog.parsers.errors import SourceError
 
 INDEX = "index.json"
@@ -64,36 +65,11 @@ def dumps(data: Any) -> bytes:
     return orjson.dumps(data, option=_JSON) + b"\n"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_file(path: Path, data: bytes) -> None:
-    """Write ``path`` atomically and durably (temp file, fsync, rename), readable by all
-    (``0666`` less the umask, as ``open`` would make it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def open_modes(folder: Path) -> None:
-    """Give a folder assembled from temp files the modes ``open`` and ``mkdir`` would
-    have: files ``0666``, folders ``0777``, less the umask."""
-    mask = _umask()
-    os.chmod(folder, 0o777 & ~mask)
-    for p in folder.rglob("*"):
-        os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
+    """Write ``path`` atomically and durably (temp file, fsync, rename), with the mode
+    ``open`` gives under the umask (:func:`iam_catalog.output.writers.atomic_open`)."""
+    with atomic_open(path, "wb") as f:
+        f.write(data)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -220,7 +196,8 @@ class Releases:
         if not self.root.is_dir():
             return
         for child in self.root.iterdir():
-            if child.name.startswith(STAGING_PREFIX) and child.is_dir():
+            # The folder, and what the catalog writer left beside it (.<folder>.new-*).
+            if child.name.startswith((STAGING_PREFIX, "." + STAGING_PREFIX)) and child.is_dir():
                 shutil.rmtree(child, ignore_errors=True)
             elif child.name.startswith(".") and child.name.endswith(".tmp") and child.is_file():
                 child.unlink(missing_ok=True)
@@ -228,7 +205,6 @@ class Releases:
     def seal(self, folder: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
         """Write ``manifest.json`` (with the sha256 of every other file) into a folder
         assembled by the night, last; the manifest as written."""
-        open_modes(folder)
         full = {**manifest, "files": file_digests(folder)}
         write_file(folder / MANIFEST, dumps(full))
         return full
