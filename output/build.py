@@ -263,17 +263,18 @@ _Made = tuple[Service, ServiceOutput]
 def _from_cache(
     cache: PageCache, item: _Work, fmt: str | None
 ) -> tuple[_Read, _Made | None] | None:
-    """What reading ``item`` gives, from the cache: None when the cache does not hold its
-    bytes, or when they do not match the sha256 its manifest expects (which reading it
-    reports)."""
+    """What reading ``item`` gives, from the cache, or None when the cache does not hold
+    its bytes. A snapshot's page is looked up by the sha256 of its manifest, which
+    :func:`~iam_catalog.scraper.snapshot.snapshot_pages` has just checked its bytes
+    against (it is not read again); any other file is read and hashed."""
     path, expected = item
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    digest = hashlib.sha256(data).digest()
-    if expected is not None and digest.hex() != expected:
-        return None
+    if expected is not None:
+        digest = bytes.fromhex(expected)
+    else:
+        try:
+            digest = hashlib.sha256(path.read_bytes()).digest()
+        except OSError:
+            return None
     entry = cache.get(PageCache.key(page_id(path), fmt, digest))
     if entry is None:
         return None

@@ -64,6 +64,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from iam_catalog.output.build import build
     from iam_catalog.output.writers import check_output_folder
+    from iam_catalog.page_cache import PageCache
 
     out = Path(args.out)
     check_output_folder(out)  # before the work, not after it
@@ -89,6 +90,7 @@ def _build(args: argparse.Namespace) -> int:
             allow_incomplete=args.allow_incomplete,
             previous=Path(args.previous) if args.previous else None,
             jobs=args.jobs,
+            cache=PageCache(Path(args.cache)) if args.cache else None,
             render=True,
             exclude=[out],  # its own output folder, when inside a source
         )
@@ -488,6 +490,12 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="processes that read and parse the pages (default: the number of CPUs; 1 does "
         "everything in this process); the output is the same for any N",
+    )
+    b.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="page cache: take pages parsed before (same bytes, same code) from DIR and store "
+        "the others there; the output is the same as without (safe to delete)",
     )
     b.set_defaults(func=cmd_build)
 

@@ -15,6 +15,51 @@ from iam_catalog.output.cli import main
 from .servers import SAR_BASE, SiteServer, sar_index
 
 INDEX_PATH = SAR_BASE + "reference_policies_actions-resources-contextkeys.html"
+# The 301 body saved as a page in the corpus: no tables, so an unknown layout every night.
+MOVED_PAGE = "list_awsiot1-click.html"
+OLDER = "2025-11-01_f2b93173"
+
+# The pages of the default smoke actions' services, and a few more.
+SMALL = (
+    "list_amazons3.html",
+    "list_awsidentityandaccessmanagementiam.html",
+    "list_awssecuritytokenservice.html",
+    "list_amazonec2.html",
+    "list_awskeymanagementservice.html",
+)
+
+
+def load_corpus_pages(corpus: Path) -> dict[str, bytes]:
+    """The 527 pages of 2026-04-01 (not the saved 301 body), by file name."""
+    folder = corpus / "html" / "2026-04-01_110d32e3"
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.html")) if p.name != MOVED_PAGE}
+
+
+def small_pages(pages: dict[str, bytes]) -> dict[str, bytes]:
+    """40 pages, the smoke actions' among them: for tests about the command, not scale."""
+    names = [*SMALL, *[n for n in sorted(pages) if n not in SMALL][::15]][:40]
+    return {n: pages[n] for n in names}
+
+
+def swappable(pages: dict[str, bytes], older: Path) -> list[str]:
+    """Pages whose older version differs and keeps more than half of today's actions (so
+    the night with them is a real change, not a gate failure)."""
+    from iam_catalog.output.build import parse_bytes
+    from iam_catalog.parsers.model import ParsedPage
+
+    out = []
+    for name, data in sorted(pages.items()):
+        path = older / name
+        if not path.is_file() or path.read_bytes() == data:
+            continue
+        new, old = parse_bytes(Path(name), data), parse_bytes(Path(name), path.read_bytes())
+        assert isinstance(new, ParsedPage) and isinstance(old, ParsedPage)
+        now = {a.name.lower() for a in new.actions}
+        if len(now & {a.name.lower() for a in old.actions}) > 0.6 * len(now):
+            out.append(name)
+        if len(out) == 30:
+            break
+    return out
 
 
 def serve(site: SiteServer, pages: dict[str, bytes]) -> None:

@@ -141,3 +141,22 @@ def test_a_page_whose_bytes_do_not_match_its_manifest_is_not_taken_from_the_cach
     edited.write_bytes(pages[1].read_bytes())  # bytes the cache holds, under another name
     with pytest.raises(SourceError, match="does not verify"):
         build([snap], cache=PageCache(tmp_path / "cache"))
+
+
+def test_cli_build_with_cache_writes_the_same_bytes_and_fills_the_cache(corpus, tmp_path, capsys):
+    from iam_catalog.output.cli import main
+
+    pages = sorted((corpus / "html" / "2026-04-01_110d32e3").glob("*.html"))[:20]
+    src = tmp_path / "pages"
+    src.mkdir()
+    for p in pages:
+        (src / p.name).write_bytes(p.read_bytes())
+    assert main(["build", str(src), "--out", str(tmp_path / "plain")]) == 0
+    for out in ("cold", "warm"):
+        code = main(
+            ["build", str(src), "--out", str(tmp_path / out), "--cache", str(tmp_path / "c")]
+        )
+        assert code == 0
+        for name in OUTPUTS:
+            assert (tmp_path / out / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
+    assert len(list((tmp_path / "c").rglob("*.pickle"))) == 20

@@ -12,27 +12,26 @@ import pytest
 from iam_catalog.output.cli import main
 
 from .nightly_helpers import (
+    OLDER,
     check_feed,
     check_release,
     check_releases,
     drop_dependent_actions,
+    load_corpus_pages,
     night,
     night_args,
     published_files,
     serve,
+    small_pages,
     strip_tables,
+    swappable,
 )
 from .servers import SiteServer
-
-# The 301 body saved as a page in the corpus: no tables, so an unknown layout every night.
-MOVED_PAGE = "list_awsiot1-click.html"
-OLDER = "2025-11-01_f2b93173"
 
 
 @pytest.fixture(scope="module")
 def corpus_pages(corpus) -> dict[str, bytes]:
-    folder = corpus / "html" / "2026-04-01_110d32e3"
-    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.html")) if p.name != MOVED_PAGE}
+    return load_corpus_pages(corpus)
 
 
 @pytest.fixture
@@ -42,23 +41,12 @@ def site(corpus_pages):
         yield server
 
 
-# The pages of the default smoke actions' services, and a few more.
-SMALL = (
-    "list_amazons3.html",
-    "list_awsidentityandaccessmanagementiam.html",
-    "list_awssecuritytokenservice.html",
-    "list_amazonec2.html",
-    "list_awskeymanagementservice.html",
-)
-
-
 @pytest.fixture
 def small_site(corpus_pages):
     """A site of 40 pages, the smoke actions' among them: for the tests about the command
     rather than about scale."""
-    names = [*SMALL, *[n for n in sorted(corpus_pages) if n not in SMALL][::15]][:40]
     with SiteServer() as server:
-        serve(server, {n: corpus_pages[n] for n in names})
+        serve(server, small_pages(corpus_pages))
         yield server
 
 
@@ -93,27 +81,6 @@ def _diff_items(diff: dict, verb: str) -> dict[str, set[tuple[str, ...]]]:
         service = c["service"].lower()
         key = (service,) if item_type == "service" else (service, c[item_type].lower())
         out[item_type].add(key)
-    return out
-
-
-def _swappable(pages: dict[str, bytes], older: Path) -> list[str]:
-    """Pages whose older version differs and keeps more than half of today's actions (so
-    the night with them is a real change, not a gate failure)."""
-    from iam_catalog.output.build import parse_bytes
-    from iam_catalog.parsers.model import ParsedPage
-
-    out = []
-    for name, data in sorted(pages.items()):
-        path = older / name
-        if not path.is_file() or path.read_bytes() == data:
-            continue
-        new, old = parse_bytes(Path(name), data), parse_bytes(Path(name), path.read_bytes())
-        assert isinstance(new, ParsedPage) and isinstance(old, ParsedPage)
-        now = {a.name.lower() for a in new.actions}
-        if len(now & {a.name.lower() for a in old.actions}) > 0.6 * len(now):
-            out.append(name)
-        if len(out) == 30:
-            break
     return out
 
 
@@ -169,7 +136,7 @@ def test_three_nights_good_broken_and_real_changes(site, corpus_pages, corpus, t
     # Night 3: pages from another corpus date swapped in, two pages withdrawn: published;
     # the diff equals a set comparison of the two catalogs; changelog and feed have it.
     older = corpus / "html" / OLDER
-    swapped = _swappable(corpus_pages, older)[:30]
+    swapped = swappable(corpus_pages, older)[:30]
     catalog = json.loads((releases / "2026-12-01" / "catalog.json").read_bytes())
     single = [
         s["pages"][0]["page"] + ".html"

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-SECTIONS = ("build", "diff", "load", "fetch", "history", "report", "query")
+SECTIONS = ("build", "diff", "load", "fetch", "history", "report", "query", "nightly")
 
 
 def main(argv: list[str]) -> int:
