@@ -94,7 +94,15 @@ def test_every_example_of_help_and_readme_runs_from_a_checkout_after_make_catalo
 
     try:
         release = corpus_dir() / "html" / "2026-04-01_110d32e3"
-        names = ("list_amazons3.html", "list_amazonec2.html", "list_awsdeepracer.html")
+        names = (
+            "list_amazons3.html",
+            "list_amazonec2.html",
+            "list_awsdeepracer.html",
+            # the services of the nightly's smoke actions (iam:PassRole, sts:AssumeRole, ...)
+            "list_awsidentityandaccessmanagementiam.html",
+            "list_awssecuritytokenservice.html",
+            "list_awskeymanagementservice.html",
+        )
         pages = [release / name for name in names]
     except pytest.skip.Exception:
         pages = [
@@ -113,13 +121,16 @@ def test_every_example_of_help_and_readme_runs_from_a_checkout_after_make_catalo
         assert main(["regenerate", *local]) == 0  # what `make catalog` runs
         for line in examples:
             argv = _shell_words(line)[1:]
-            if argv[0] in ("fetch", "regenerate"):
+            if argv[0] in ("fetch", "regenerate") or argv[:2] == ["nightly", "--snapshots"]:
                 argv += local
             try:
                 code = main(argv)
             except SystemExit as e:  # --version
                 code = int(e.code or 0)
             captured = capsys.readouterr()
-            assert code in ((0, 1) if argv[0] == "diff" else (0,)), (line, captured.err)
+            expected = (0, 1) if argv[0] == "diff" else (0,)
+            if argv[0] == "nightly" and not pages[0].name.startswith("list_"):
+                expected = (0, 3)  # the sample pages lack the smoke actions: quarantined
+            assert code in expected, (line, captured.err)
             assert "Traceback" not in captured.err
     assert (tmp_path / "build" / "catalog" / "catalog.json").is_file()

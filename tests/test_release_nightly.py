@@ -209,7 +209,7 @@ def test_a_field_dropped_from_every_page_is_quarantined_by_the_fill_rate_gate_un
     assert by_name["totals.actions"]["figure"] == 0
     fill = by_name["fill.dependent_actions"]
     assert fill["figure"] > fill["threshold"] == 5.0
-    assert "no source carries it any more" in fill["summary"]
+    assert "no action has it any more" in fill["summary"]
     assert "iam-catalog: gate failed: fill.dependent_actions:" in err
     assert (releases / "latest").readlink() == Path("2026-12-01")
 

@@ -122,8 +122,9 @@ def add_commands(
         "NAME=VALUE or --gates-config FILE.",
         epilog="example:\n"
         "  iam-catalog nightly --snapshots snapshots --releases releases\n"
-        "  iam-catalog nightly --accept 2026-12-06 --releases releases --by alice\n"
-        "  iam-catalog nightly status --releases releases --max-age 2",
+        "  iam-catalog nightly status --releases releases --max-age 2\n"
+        "after a quarantine (exit 3), once a person has looked at it:\n"
+        "  nightly --accept ID --releases releases --by NAME",
         formatter_class=formatter,
     )
     n.add_argument("--snapshots", default="snapshots", metavar="DIR", help="default: snapshots")

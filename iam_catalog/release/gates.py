@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from iam_catalog.parsers.catalog import layout_recency
 from iam_catalog.parsers.errors import SourceError
 from iam_catalog.parsers.model import AccessLevel, Action, Catalog, Service
 
@@ -157,24 +156,15 @@ def parse_gate_flag(text: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------- fill rates
 
 
-def _carries(service: Service, name: str) -> bool:
-    """Whether a source of ``service`` carries the field at all. AWS's JSON has no
-    descriptions, required flags or dependent actions; the July 2026 layout has no
-    dependent actions; only it and AWS's JSON list operations."""
-    for page in service.pages:
-        json_source = page.format == "service-reference"
-        layout_2026_07 = layout_recency(page.layout) >= (2026, 7) or page.format == (
-            "markdown-list"
-        )
-        if name in ("description", "required") and not json_source:
-            return True
-        if name == "dependent_actions" and not (json_source or layout_2026_07):
-            return True
-        if name == "operations" and (json_source or layout_2026_07):
-            return True
-        if name in ("resource_rows", "condition_keys"):
-            return True
-    return False
+# The field of the model (``Action.carries``) each fill rate is about.
+_CARRIED_AS = {
+    "description": "description",
+    "resource_rows": "resource_types",
+    "condition_keys": "condition_keys",
+    "dependent_actions": "dependent_actions",
+    "operations": "operations",
+    "required": "resource_types.required",
+}
 
 
 def _has(action: Action, name: str) -> bool:
@@ -209,14 +199,13 @@ class FillRate:
 
 def fill_rates(catalog: Catalog) -> dict[str, FillRate]:
     """Per field of :data:`FILL_FIELDS`: the share of actions with a value (for
-    ``required``: of named resource-type rows marked required), over the services whose
-    source carries the field."""
+    ``required``: of named resource-type rows marked required), over the actions whose
+    source carries the field (``Action.carries``: not carried is not empty)."""
     counts = {name: [0, 0] for name in FILL_FIELDS}
     for service in catalog.services:
-        carried = {name: _carries(service, name) for name in FILL_FIELDS}
         for action in service.actions:
             for name in FILL_FIELDS:
-                if not carried[name]:
+                if not action.carries(_CARRIED_AS[name]):
                     continue
                 c = counts[name]
                 if name == "required":
@@ -361,15 +350,19 @@ def _fill(new: Catalog, old: Catalog | None, _: Inputs, limits: Mapping[str, Any
             continue
         was = before[field_name]
         drop = round(was.percent - rate.percent, 3)
-        # A field the sources stopped carrying entirely: fails whatever the points say.
-        gone = was.filled > 0 and rate.filled == 0
-        verdict = Verdict.FAIL if drop > limit or gone else Verdict.PASS
+        # A field the sources stopped carrying (or filling) entirely: a layout change
+        # fails whatever the points say, until a person accepts it.
+        not_carried = was.total > 0 and rate.total == 0
+        emptied = was.filled > 0 and rate.filled == 0
+        verdict = Verdict.FAIL if drop > limit or not_carried or emptied else Verdict.PASS
         text = (
             f"{was.percent:.2f}% -> {rate.percent:.2f}% ({rate.filled} of {rate.total}; "
             f"{-drop:+.2f} points)"
         )
-        if gone:
+        if not_carried:
             text += "; no source carries it any more (a layout change?): accept to publish"
+        elif emptied:
+            text += "; no action has it any more (a layout change?): accept to publish"
         out.append(Gate(name, drop, limit, verdict, text))
     return out
 
