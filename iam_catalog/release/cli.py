@@ -29,6 +29,14 @@ def _date(text: str) -> str:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, not {text!r}") from None
 
 
+def _user() -> str:
+    """The user name, for ``--accept`` without ``--by``."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return "unknown"
+
+
 def cmd_nightly(args: argparse.Namespace) -> int:
     from iam_catalog.output.cli import _formats, _http_config
     from iam_catalog.parsers.errors import SourceError
@@ -38,8 +46,9 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     if not args.releases:
         raise SourceError("nightly: --releases DIR is required")
     if args.accept:
-        path = accept(Path(args.releases), args.accept, by=args.by, today=args.today)
-        print(f"accepted {args.accept} by {args.by}: published -> {path}", file=sys.stderr)
+        by = args.by or _user()
+        path = accept(Path(args.releases), args.accept, by=by, today=args.today)
+        print(f"accepted {args.accept} by {by}: published -> {path}", file=sys.stderr)
         return EXIT_OK
     overrides = load_overrides(
         Path(args.gates_config) if args.gates_config else None,
@@ -154,7 +163,6 @@ def add_commands(
     )
     n.add_argument(
         "--by",
-        default=getpass.getuser(),
         metavar="NAME",
         help="who accepts (default: the user name)",
     )
