@@ -39,7 +39,7 @@ def code_version() -> str:
 
     parsers = Path(iam_catalog.parsers.__file__).parent
     files = [*sorted(parsers.glob("*.py")), Path(iam_catalog.output.writers.__file__)]
-    h = hashlib.sha256(iam_catalog.__version__.encode() + b"\0")
+    h = hashlib.sha256(str(iam_catalog.__version__).encode() + b"\0")
     for f in files:
         h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
@@ -93,7 +93,7 @@ class PageCache:
     def put(self, key: str, data: bytes) -> None:
         """Store ``data``, the pickle of the fields of an :class:`Entry` as a tuple,
         under ``key``, atomically; a cache that cannot be written is only slower next time."""
-        from iam_catalog.output.writers import new_temp_file
+        from iam_catalog.atomic import new_temp_file
 
         path = self._path(key)
         try:
