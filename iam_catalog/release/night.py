@@ -123,6 +123,12 @@ def run_night(
     nothing is published)."""
     day = today or datetime.now(UTC).date().isoformat()
     limits = thresholds(overrides)
+    try:  # before anything is fetched: a night must not stop between its publication steps
+        import feedgen.feed  # noqa: F401
+    except ImportError:
+        raise SourceError(
+            "nightly needs feedgen for its Atom feed: pip install 'iam-catalog[nightly]'"
+        ) from None
     releases_store = st.Releases(releases)
     releases_store.clean_staging()
     if releases_store.latest() is not None:
