@@ -171,6 +171,22 @@ def test_same_release_twice_is_a_no_op_and_another_catalog_for_a_date_an_error(t
     ]
 
 
+def test_add_makes_the_folder_of_a_new_database_and_refuses_a_folder_as_one(tmp_path, capsys):
+    """`history add --db NEW/h.sqlite` made no folder: a sqlite3 traceback, exit 1."""
+    db = tmp_path / "new" / "deeper" / "h.sqlite"
+    args = ["history", "add", "--db", str(db), "--date", "2026-01-01", "fixtures/pages"]
+    assert main(args) == 0
+    assert db.is_file()
+    capsys.readouterr()
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    assert (
+        main(["history", "add", "--db", str(folder), "--date", "2026-01-01", "fixtures/pages"]) == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"iam-catalog: error: {folder}: ")
+
+
 def test_bad_date_and_missing_db_exit_2_with_one_line(tmp_path, capsys):
     assert main(["history", "show", "--db", str(tmp_path / "none.sqlite"), "s3"]) == 2
     assert capsys.readouterr().err.strip() == (

@@ -105,7 +105,12 @@ def connect(path: str, *, create: bool = False) -> sqlite3.Connection:
     exists = os.path.exists(path)
     if not exists and not create:
         raise HistoryError(f"{path}: no such history database")
-    conn = sqlite3.connect(path, isolation_level=None)
+    if not exists:  # as every output of the tool: its folder is made when missing
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, isolation_level=None)
+    except sqlite3.OperationalError as e:  # a folder in its place, a folder not writable
+        raise HistoryError(f"{path}: cannot open the history database ({e})") from None
     try:
         if not exists:
             conn.executescript(f"BEGIN;{SCHEMA}COMMIT;")
