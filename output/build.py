@@ -715,28 +715,18 @@ def regenerate(
     """
     # Here, not at the top: a build without fetching needs no HTTP stack (requests and
     # urllib3 are a third of the import time of `iam-catalog build`).
-    from iam_catalog.scraper.fetch import (
-        check_network,
-        fetch_snapshot,
-        latest_snapshot,
-        remove_stale_fetches,
-    )
+    from iam_catalog.scraper.fetch import fetch_day
     from iam_catalog.scraper.http import UnreachableError
 
     day = today or datetime.now(UTC).date().isoformat()
-    # What fetches killed on earlier days left (a fetch cleans up after its own name only).
-    remove_stale_fetches(snapshots)
     try:
-        check_network(base_url)
-        # A complete one: it is also where --allow-incomplete takes failed pages from.
-        previous = latest_snapshot(snapshots, complete_only=True)
-        summary = fetch_snapshot(
-            snapshots / day,
+        summary, previous = fetch_day(
+            snapshots,
+            day,
             base_url=base_url,
             json_base_url=json_base_url,
             formats=formats,
             concurrency=concurrency,
-            previous=previous,
             progress=progress,
             config=config,
             **({} if max_files is None else {"max_files": max_files}),

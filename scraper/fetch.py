@@ -471,11 +471,48 @@ def remove_stale_fetches(folder: Path) -> None:
         _remove_legacy_partials(folder / name)
 
 
+def fetch_day(
+    snapshots: Path,
+    day: str,
+    *,
+    base_url: str = DEFAULT_BASE_URL,
+    json_base_url: str = DEFAULT_JSON_BASE_URL,
+    formats: Iterable[str] = ("html",),
+    concurrency: int = 4,
+    progress: bool = False,
+    config: HttpConfig | None = None,
+    max_files: int = DEFAULT_MAX_FILES,
+) -> tuple[FetchSummary, Path | None]:
+    """Fetch the day's snapshot ``snapshots/<day>/`` conditionally against the newest
+    complete snapshot in ``snapshots`` (``regenerate`` and ``nightly``); return the summary
+    and that previous snapshot, where a build with ``allow_incomplete`` takes failed pages.
+
+    First removes what fetches killed on earlier days left (a fetch cleans up after its
+    own name only). Raises :class:`UnreachableError` when the site's host does not resolve.
+    """
+    remove_stale_fetches(snapshots)
+    check_network(base_url)
+    previous = latest_snapshot(snapshots, complete_only=True)
+    summary = fetch_snapshot(
+        snapshots / day,
+        base_url=base_url,
+        json_base_url=json_base_url,
+        formats=formats,
+        concurrency=concurrency,
+        previous=previous,
+        progress=progress,
+        config=config,
+        max_files=max_files,
+    )
+    return summary, previous
+
+
 __all__ = [
     "MANIFEST",
     "FetchSummary",
     "Rejected",
     "check_network",
+    "fetch_day",
     "fetch_snapshot",
     "latest_snapshot",
     "remove_stale_fetches",

@@ -160,19 +160,17 @@ def _night(
     from iam_catalog.output.build import build, load_catalog
     from iam_catalog.output.diff import diff
     from iam_catalog.page_cache import PageCache
-    from iam_catalog.scraper.fetch import check_network, fetch_snapshot, latest_snapshot
+    from iam_catalog.scraper.fetch import fetch_day
     from iam_catalog.scraper.snapshot import read_manifest
 
     # 1. fetch (no fallback: an unreachable site raises, and nothing is published)
-    check_network(base_url)
-    previous_snapshot = latest_snapshot(snapshots, complete_only=True)
-    summary = fetch_snapshot(
-        snapshots / day,
+    summary, previous_snapshot = fetch_day(
+        snapshots,
+        day,
         base_url=base_url,
         json_base_url=json_base_url,
         formats=formats,
         concurrency=concurrency,
-        previous=previous_snapshot,
         progress=progress,
         config=config,
     )
