@@ -271,9 +271,10 @@ def _from_cache(
     if expected is not None:
         digest = bytes.fromhex(expected)
     else:
-        try:
-            digest = hashlib.sha256(path.read_bytes()).digest()
-        except OSError:
+        try:  # through open_regular, as every read of a source file: a FIFO never blocks
+            with open_regular(path) as f:
+                digest = hashlib.sha256(f.read()).digest()
+        except (OSError, NotRegularFileError):  # a miss: reading it says why, as a diagnostic
             return None
     entry = cache.get(PageCache.key(page_id(path), fmt, digest))
     if entry is None:
