@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from iam_catalog.parsers import carried
 from iam_catalog.parsers.model import (
     AccessLevel,
     Action,
@@ -42,31 +43,18 @@ PRESENT = ""
 """The field that says the item exists; its value is always :data:`PRESENT_VALUE`."""
 PRESENT_VALUE = "1"
 
-ROW_FIELDS = (
-    "resource_types.required",
-    "resource_types.condition_keys",
-    "resource_types.dependent_actions",
-)
+ROW_FIELDS = tuple(f"resource_types.{f}" for f in carried.ROW_FIELDS)
 """A field of every resource-type row of an action: stored as ``[[row name, value], ...]``
 so that a value known from an earlier release is never paired with another row."""
 
+# The fields history follows are those the catalog may record as not carried (one
+# vocabulary, :mod:`parsers.carried`), with each item's name; a service's are its prefix
+# and name (whether it lists actions is history's PRESENT rows of its actions).
 FIELDS: dict[str, tuple[str, ...]] = {
     SERVICE: ("prefix", "name"),
-    ACTION: (
-        "name",
-        "description",
-        "access_level",
-        "access_levels",
-        "permission_only",
-        "api_reference",
-        "resource_types",
-        *ROW_FIELDS,
-        "condition_keys",
-        "dependent_actions",
-        "operations",
-    ),
-    RESOURCE_TYPE: ("name", "arn_formats", "condition_keys"),
-    CONDITION_KEY: ("name", "description", "types"),
+    ACTION: ("name", *carried.ACTION_FIELDS),
+    RESOURCE_TYPE: ("name", *carried.RESOURCE_TYPE_FIELDS),
+    CONDITION_KEY: ("name", *carried.CONDITION_KEY_FIELDS),
 }
 """The fields of each kind of item, besides :data:`PRESENT`."""
 
