@@ -288,3 +288,22 @@ def test_readme_python_api_example_runs(corpus, tmp_path, monkeypatch, capsys):
     )
     assert out[3] == "[('s3', 'object')]"
     assert out[4] == "2026-12-01"
+
+
+def test_cli_query_csv_defuses_formula_cells_as_the_catalog_csvs_do(model, tmp_path, capsys):
+    """`query ... --format csv` is read by spreadsheets too: a description that starts a
+    formula gets the ' the catalog's own CSVs give it (output.writers.defuse)."""
+    from dataclasses import replace
+
+    s3 = next(s for s in model.services if s.prefix == "s3")
+    key = replace(s3.condition_keys[0], description='=HYPERLINK("http://x","y")')
+    s3 = replace(s3, condition_keys=(key, *s3.condition_keys[1:]))
+    hostile = replace(model, services=tuple(s3 if s.prefix == "s3" else s for s in model.services))
+    db = tmp_path / "c.db"
+    write_store(hostile, db)
+    args = ["query", "condition-keys", "--catalog", str(db), "--service", "s3", "--format", "csv"]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "service,name,types,description"
+    (row,) = [line for line in lines if f",{key.name}," in line]
+    assert row.endswith(',"\'=HYPERLINK(""http://x"",""y"")"')

@@ -33,10 +33,12 @@ def _emit(rows: list[Any], fmt: str, columns: list[str]) -> None:
         [";".join(v) if isinstance(v, list | tuple) else str(v) for v in (d[c] for c in columns)]
         for d in data
     ]
-    if fmt == "csv":
+    if fmt == "csv":  # a spreadsheet reads it: cells defused as in the catalog's CSVs
+        from iam_catalog.output.writers import defuse
+
         w = csv.writer(sys.stdout, lineterminator="\n")
         w.writerow(columns)
-        w.writerows(flat)
+        w.writerows([[defuse(v) for v in row] for row in flat])
         return
     widths = [max([len(c)] + [len(r[i]) for r in flat]) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
