@@ -24,7 +24,7 @@ import os
 import pickle
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -60,6 +60,7 @@ from iam_catalog.scraper.localfiles import NotRegularFileError, describe_nonregu
 from iam_catalog.scraper.snapshot import is_snapshot, snapshot_pages
 
 if TYPE_CHECKING:
+    from iam_catalog.combine import CrossCheck
     from iam_catalog.scraper.fetch import FetchSummary
     from iam_catalog.scraper.http import HttpConfig
 
@@ -86,6 +87,9 @@ class BuildResult:
     """The file each diagnostic is about, by the diagnostic (for a page's own) and by page
     id (for the merge's, which name a page), as the path was given: ``catalog.json`` names
     pages by id only (see :func:`output.writers.diagnostic_file`)."""
+    crosscheck: CrossCheck | None = None
+    """In a build from several sources (the pages and AWS's JSON, see
+    :mod:`iam_catalog.combine`): every disagreement between them."""
 
 
 def _files_below(p: Path, exclude: Sequence[Path] = ()) -> tuple[list[Path], list[Diagnostic]]:
@@ -569,9 +573,42 @@ def build(
         # Each a prefix of one page: the merge takes the service as it is, so each output
         # stays paired with the catalog's own service object.
         rendered = {prefix: both for prefix, both in ahead.items() if both}
-        catalog = merge(pages, source, diags, {p: service for p, (service, _) in rendered.items()})
+        catalog, report = _merge_sources(pages, source, diags, rendered)
     usable = sum(1 for p in pages if p.prefix)
-    return BuildResult(catalog, len(files), usable, rendered, named)
+    return BuildResult(
+        catalog, len(files), usable, rendered if report is None else {}, named, report
+    )
+
+
+def _merge_sources(
+    pages: list[ParsedPage], source: CatalogSource, diags: list[Diagnostic], rendered: Rendered
+) -> tuple[Catalog, CrossCheck | None]:
+    """The catalog of the pages: merged by prefix; when several sources (the SAR pages,
+    their .md rendering, AWS's JSON) describe one service, each source's pages merged alone,
+    then combined field by field, with the cross-check of the sources. (Sources that share
+    no service, such as the sample pages of unrelated services in two formats, are merged
+    as one.)"""
+    from iam_catalog.combine.precedence import SOURCE_OF_FORMAT
+
+    by_source: dict[str, list[ParsedPage]] = {}
+    for page in pages:
+        by_source.setdefault(SOURCE_OF_FORMAT[page.ref.format], []).append(page)
+    prefixes = [{p.prefix for p in group if p.prefix} for group in by_source.values()]
+    shared = any(a & b for i, a in enumerate(prefixes) for b in prefixes[i + 1 :])
+    if not shared:
+        made = {p: service for p, (service, _) in rendered.items()}
+        return merge(pages, source, diags, made), None
+    from iam_catalog.combine import combine, crosscheck
+
+    catalogs = {}
+    for name, group in by_source.items():
+        formats = Counter(p.ref.format for p in group)
+        alone = replace(source, pages=len(group), formats=tuple(sorted(formats.items())))
+        catalogs[name] = merge(group, alone)
+    combined = combine(catalogs, source)
+    all_diags = {*combined.diagnostics, *diags}
+    combined = replace(combined, diagnostics=tuple(sorted(all_diags, key=Diagnostic.sort_key)))
+    return combined, crosscheck(catalogs)
 
 
 def load_catalog(path: Path) -> Catalog:

@@ -135,7 +135,7 @@ def _write_build(result: BuildResult, out: str, strict: bool, show: str | None =
         first = file_and_message(errors[0], files) if errors else "no pages found"
         print(f"iam-catalog: error: nothing usable in the sources ({first})", file=sys.stderr)
         return EXIT_ERROR
-    write_catalog_dir(catalog, Path(out), result.rendered, files)
+    write_catalog_dir(catalog, Path(out), result.rendered, files, result.crosscheck)
     actions = sum(len(s.actions) for s in catalog.services)
     by_sev = {s: sum(1 for d in catalog.diagnostics if d.severity is s) for s in Severity}
     print(
@@ -145,6 +145,13 @@ def _write_build(result: BuildResult, out: str, strict: bool, show: str | None =
         f"{by_sev[Severity.INFO]} info) -> {out}",
         file=sys.stderr,
     )
+    if result.crosscheck is not None:
+        summary = result.crosscheck.summary()
+        print(
+            f"cross-check of {', '.join(result.crosscheck.sources)}: "
+            f"{summary['disagreements']} disagreements -> {Path(out) / 'crosscheck.md'}",
+            file=sys.stderr,
+        )
     if strict and errors:
         print(
             f"iam-catalog: error: {diagnostic_line(errors[0], files)} (--strict: the first of "

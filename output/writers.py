@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 import orjson
 
@@ -28,6 +28,9 @@ from iam_catalog.parsers.model import (
     service_to_dict,
 )
 
+if TYPE_CHECKING:
+    from iam_catalog.combine import CrossCheck
+
 # Lists inside a CSV cell are joined with this.
 LIST_SEP = ";"
 
@@ -40,6 +43,7 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
         "resource_types",
         "condition_keys",
         "not_carried",
+        "field_sources",
     ),
     "actions.csv": (
         "service",
@@ -54,6 +58,7 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
         "dependent_actions",
         "operations",
         "not_carried",
+        "sources",
     ),
     "action_resource_types.csv": (
         "service",
@@ -70,12 +75,23 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
         "arn_formats",
         "condition_keys",
         "not_carried",
+        "sources",
     ),
-    "condition_keys.csv": ("service", "condition_key", "description", "types", "not_carried"),
+    "condition_keys.csv": (
+        "service",
+        "condition_key",
+        "description",
+        "types",
+        "not_carried",
+        "sources",
+    ),
 }
 """Columns of each CSV table. A field its source does not carry is an empty cell, and the
 row's ``not_carried`` cell names those fields (``;``-joined, sorted): an empty list and a
-list not carried are both empty cells otherwise."""
+list not carried are both empty cells otherwise. In a build from several sources, an item's
+``sources`` cell names those that hold it (``html;json``) and a service's
+``field_sources`` the order each field is taken in (``action.access_levels=json>html;...``);
+both are empty in a build from one source."""
 
 
 _JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
@@ -96,6 +112,7 @@ def _services(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
             str(len(s.resource_types)),
             str(len(s.condition_keys)),
             _not_carried(s.not_carried),
+            LIST_SEP.join(f"{f}={'>'.join(order)}" for f, order in s.field_sources),
         )
 
 
@@ -128,6 +145,7 @@ def _actions(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
                 join(a.dependent_actions),
                 join(a.operations),
                 _not_carried(a.not_carried),
+                join(a.sources),
             )
 
 
@@ -166,6 +184,7 @@ def _resource_types(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
                 join(rt.arn_formats),
                 join(rt.condition_keys),
                 _not_carried(rt.not_carried),
+                join(rt.sources),
             )
 
 
@@ -178,6 +197,7 @@ def _condition_keys(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
                 k.description,
                 LIST_SEP.join(k.types),
                 _not_carried(k.not_carried),
+                LIST_SEP.join(k.sources),
             )
 
 
@@ -313,8 +333,11 @@ def write_catalog_dir(
     out_dir: Path,
     rendered: Rendered | None = None,
     files: Mapping[Diagnostic | str, str] | None = None,
+    crosscheck: CrossCheck | None = None,
 ) -> list[Path]:
-    """Write ``catalog.json``, ``csv/*.csv`` and ``csv/diagnostics.csv`` as one folder,
+    """Write ``catalog.json``, ``csv/*.csv`` and ``csv/diagnostics.csv`` (and with
+    ``crosscheck``, a build's from several sources, ``crosscheck.json`` and
+    ``crosscheck.md``) as one folder,
     ``out_dir``, swapped in whole (:func:`atomic_folder`): a failure, or a kill, leaves the
     previous set in place, never a mix. ``out_dir`` must be new, empty or hold only what a
     build writes (:func:`check_output_folder`).
@@ -327,6 +350,8 @@ def write_catalog_dir(
     thread makes the next one's bytes; their fsyncs overlap (the first error is raised)."""
     check_output_folder(out_dir)
     names = [CATALOG_JSON, *(f"{CSV_FOLDER}/{name}" for name in CSV_COLUMNS), DIAGNOSTICS_CSV]
+    if crosscheck is not None:
+        names += [CROSSCHECK_JSON, CROSSCHECK_MD]
     ahead = rendered or {}
     with atomic_folder(out_dir) as staging:
         (staging / CSV_FOLDER).mkdir(FOLDER_MODE)
@@ -349,6 +374,13 @@ def write_catalog_dir(
                 writes.append(disk.submit(_write_file, path, header, *(o.csv[i] for o in outputs)))
             diagnostics = diagnostics_csv_text(catalog.diagnostics, files or {}).encode("utf-8")
             writes.append(disk.submit(_write_file, staging / DIAGNOSTICS_CSV, diagnostics))
+            if crosscheck is not None:
+                from iam_catalog.combine import render_markdown
+
+                report = orjson.dumps(crosscheck.to_dict(), option=_JSON_OPTIONS) + b"\n"
+                text = render_markdown(crosscheck).encode("utf-8")
+                writes.append(disk.submit(_write_file, staging / CROSSCHECK_JSON, report))
+                writes.append(disk.submit(_write_file, staging / CROSSCHECK_MD, text))
             for write in writes:
                 write.result()
     return [out_dir / name for name in names]
@@ -367,6 +399,8 @@ def _write_file(path: Path, *chunks: bytes) -> None:
 CATALOG_JSON = "catalog.json"
 CSV_FOLDER = "csv"
 DIAGNOSTICS_CSV = f"{CSV_FOLDER}/diagnostics.csv"
+CROSSCHECK_JSON = "crosscheck.json"
+CROSSCHECK_MD = "crosscheck.md"
 
 
 def check_output_folder(out_dir: Path) -> None:
@@ -380,7 +414,7 @@ def check_output_folder(out_dir: Path) -> None:
         return
     foreign = []
     for entry in sorted(out_dir.iterdir()):
-        if (entry.name == CATALOG_JSON and entry.is_file()) or _old_temp_file(entry):
+        if (entry.name in _TOP_FILES and entry.is_file()) or _old_temp_file(entry):
             continue
         if entry.name == CSV_FOLDER and entry.is_dir():
             foreign += [
@@ -400,6 +434,8 @@ def check_output_folder(out_dir: Path) -> None:
 
 
 _FOREIGN_SHOWN = 3
+# The files a build writes at the top of its folder.
+_TOP_FILES = frozenset({CATALOG_JSON, CROSSCHECK_JSON, CROSSCHECK_MD})
 
 
 def _old_temp_file(path: Path) -> bool:

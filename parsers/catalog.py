@@ -108,7 +108,7 @@ def _fields(item: object) -> list[str]:
     return [
         f.name
         for f in fields(item)  # type: ignore[arg-type]
-        if f.name not in ("page", "line", "not_carried")
+        if f.name not in ("page", "line", "not_carried", "sources")
     ]
 
 

@@ -132,6 +132,10 @@ class Action:
     """Provenance: page id."""
     line: int | None = field(default=None, compare=False)
     """Provenance: line of the action's first row."""
+    sources: tuple[str, ...] = field(default=(), compare=False)
+    """Provenance, in a build from several sources (``html``, ``md``, ``json``): those
+    that hold this item; each field comes from the first of its service's
+    ``field_sources`` among them (see :mod:`iam_catalog.combine`). Empty otherwise."""
 
     def carries(self, field: str) -> bool:
         """False when this item's source does not carry ``field`` (its value is then
@@ -155,6 +159,9 @@ class ResourceType:
     """Provenance: page id."""
     line: int | None = field(default=None, compare=False)
     """Provenance: source line."""
+    sources: tuple[str, ...] = field(default=(), compare=False)
+    """Provenance, in a build from several sources: those that hold this item (see
+    :attr:`Action.sources`)."""
 
     def carries(self, field: str) -> bool:
         """False when this item's source does not carry ``field`` (its value is then
@@ -178,6 +185,9 @@ class ConditionKey:
     """Provenance: page id."""
     line: int | None = field(default=None, compare=False)
     """Provenance: source line."""
+    sources: tuple[str, ...] = field(default=(), compare=False)
+    """Provenance, in a build from several sources: those that hold this item (see
+    :attr:`Action.sources`)."""
 
     def carries(self, field: str) -> bool:
         """False when this item's source does not carry ``field`` (its value is then
@@ -240,6 +250,11 @@ class Service:
     """Condition keys, sorted by name."""
     not_carried: frozenset[str] = frozenset()
     """Fields (names of :data:`parsers.carried.SERVICE_FIELDS`) its source does not carry."""
+    field_sources: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """In a build from several sources (``html``, ``md``, ``json``): per field (group) of
+    :data:`iam_catalog.combine.PRECEDENCE`, sorted, the sources of this service that carry
+    it, in the order they are taken (an item's field comes from the first of them that
+    holds the item, ``item.sources``). Empty for a build from one source."""
 
     def carries(self, field: str) -> bool:
         """False when this item's source does not carry ``field`` (its value is then
@@ -312,6 +327,8 @@ def _action_to_dict(a: Action) -> dict[str, Any]:
     for f in a.not_carried:
         if f in out:  # the row fields are nulls in each row
             out[f] = None
+    if a.sources:
+        out["sources"] = a.sources
     return out
 
 
@@ -341,34 +358,49 @@ def _nulled(out: dict[str, Any], not_carried: frozenset[str]) -> dict[str, Any]:
     return out
 
 
+def _sourced(out: dict[str, Any], sources: tuple[str, ...]) -> dict[str, Any]:
+    if sources:
+        out["sources"] = sources
+    return out
+
+
 def service_to_dict(s: Service) -> dict[str, Any]:
-    return _nulled(
+    out = _nulled(
         {
             "prefix": s.prefix,
             "name": s.name,
             "pages": [_page_ref_to_dict(p) for p in s.pages],
             "actions": {a.name: _action_to_dict(a) for a in s.actions},
             "resource_types": {
-                r.name: _nulled(
-                    {
-                        "name": r.name,
-                        "arn_formats": r.arn_formats,
-                        "condition_keys": r.condition_keys,
-                    },
-                    r.not_carried,
+                r.name: _sourced(
+                    _nulled(
+                        {
+                            "name": r.name,
+                            "arn_formats": r.arn_formats,
+                            "condition_keys": r.condition_keys,
+                        },
+                        r.not_carried,
+                    ),
+                    r.sources,
                 )
                 for r in s.resource_types
             },
             "condition_keys": {
-                k.name: _nulled(
-                    {"name": k.name, "description": k.description, "types": k.types},
-                    k.not_carried,
+                k.name: _sourced(
+                    _nulled(
+                        {"name": k.name, "description": k.description, "types": k.types},
+                        k.not_carried,
+                    ),
+                    k.sources,
                 )
                 for k in s.condition_keys
             },
         },
         s.not_carried,
     )
+    if s.field_sources:
+        out["field_sources"] = dict(s.field_sources)
+    return out
 
 
 def catalog_to_dict(c: Catalog) -> dict[str, Any]:
@@ -440,6 +472,7 @@ def _action_from_dict(a: Mapping[str, Any], page: str, declared: frozenset[str])
         dependent_actions=_strings(a["dependent_actions"]),
         operations=_strings(a["operations"]),
         not_carried=frozenset(nc),
+        sources=tuple(a.get("sources", ())),
         page=page,
     )
 
@@ -550,6 +583,7 @@ def catalog_from_dict(d: Mapping[str, Any]) -> Catalog:
                     _strings(r["condition_keys"]),
                     _absent(r, carried.RESOURCE_TYPE_FIELDS),
                     first_page,
+                    sources=tuple(r.get("sources", ())),
                 ),
                 carried.for_item(declared, "resource_type"),
             )
@@ -563,6 +597,7 @@ def catalog_from_dict(d: Mapping[str, Any]) -> Catalog:
                     _strings(k["types"]),
                     _absent(k, carried.CONDITION_KEY_FIELDS),
                     first_page,
+                    sources=tuple(k.get("sources", ())),
                 ),
                 carried.for_item(declared, "condition_key"),
             )
@@ -580,6 +615,7 @@ def catalog_from_dict(d: Mapping[str, Any]) -> Catalog:
                 resource_types,
                 condition_keys,
                 service_nc,
+                tuple((f, tuple(v)) for f, v in sorted(s.get("field_sources", {}).items())),
             )
         )
     src = d["source"]
@@ -606,6 +642,13 @@ _NAME = {"type": "string", "minLength": 1}
 _STRINGS_OR_NULL = {"anyOf": [_STRINGS, {"type": "null"}]}
 _TEXT_OR_NULL = {"type": ["string", "null"]}
 _FLAG_OR_NULL = {"type": ["boolean", "null"]}
+# The sources of a build from several (``iam_catalog.combine.SOURCES``), in their order.
+_SOURCE_NAMES = {
+    "type": "array",
+    "minItems": 1,
+    "uniqueItems": True,
+    "items": {"enum": ["html", "md", "json"]},
+}
 
 CATALOG_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -711,6 +754,7 @@ CATALOG_SCHEMA: dict[str, Any] = {
                 "condition_keys": _STRINGS_OR_NULL,
                 "dependent_actions": _STRINGS_OR_NULL,
                 "operations": _STRINGS_OR_NULL,
+                "sources": _SOURCE_NAMES,
             },
         },
         "resource_type": {
@@ -721,13 +765,19 @@ CATALOG_SCHEMA: dict[str, Any] = {
                 "name": _NAME,
                 "arn_formats": _STRINGS_OR_NULL,
                 "condition_keys": _STRINGS_OR_NULL,
+                "sources": _SOURCE_NAMES,
             },
         },
         "condition_key": {
             "type": "object",
             "additionalProperties": False,
             "required": ["name", "description", "types"],
-            "properties": {"name": _NAME, "description": _TEXT_OR_NULL, "types": _STRINGS_OR_NULL},
+            "properties": {
+                "name": _NAME,
+                "description": _TEXT_OR_NULL,
+                "types": _STRINGS_OR_NULL,
+                "sources": _SOURCE_NAMES,
+            },
         },
         "service": {
             "type": "object",
@@ -749,6 +799,7 @@ CATALOG_SCHEMA: dict[str, Any] = {
                     "type": "object",
                     "additionalProperties": {"$ref": "#/$defs/condition_key"},
                 },
+                "field_sources": {"type": "object", "additionalProperties": _SOURCE_NAMES},
             },
         },
     },

@@ -1,12 +1,12 @@
-"""Our HTML build of 2026-04-01 against AWS's programmatic JSON of 2026-03-31, whole corpus.
-
-Every action, its access level, the names of its resource types, its condition keys (own
-row and each resource row), every resource type's ARN formats and condition keys, every
-condition key and its types must agree, except the differences listed one by one, each
-with its cause, in tests/expected/servicereference_differences.json. The actual
-differences must EQUAL the listed ones: a new difference and a fixed one both fail.
-Causes that can be checked from the corpus (another page of the same prefix matches the
-JSON, the JSON is the union of the pages, the JSON has no annotations, ...) are checked.
+"""The combined build of html/2026-04-01_110d32e3 (528 SAR pages) and AWS's programmatic
+JSON of 2026-03-31 (455 documents), whole corpus: its cross-check (``crosscheck.json``,
+:mod:`iam_catalog.combine.crosscheck`, the one comparison of the two sources) must EQUAL
+the list in tests/expected/servicereference_differences.json: every disagreement on a field
+both sources carry (actions, access levels, resource types of each action and the keys of
+each row, action keys, every resource type's ARN formats and keys, every condition key and
+its types), each with its cause, and every field not compared, with the reason. A new
+difference and a fixed one both fail. Causes that can be checked from the corpus (another
+page of the same prefix matches the JSON, the JSON has no annotations, ...) are checked.
 
 Regenerate the list with IAM_CATALOG_REGEN=1: listed causes are kept, a new difference
 gets the cause "UNEXPLAINED", which fails until a person investigates it and writes one.
@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 import pytest
 
-from iam_catalog.output.build import build, parse_text
-from iam_catalog.parsers.model import Action, Catalog, ConditionKey, ParsedPage, ResourceType
+from iam_catalog.combine import value_of
+from iam_catalog.output.build import BuildResult, build, parse_text
+from iam_catalog.parsers.model import ParsedPage
 
 from .conftest import ROOT
 
@@ -33,156 +33,6 @@ HTML_2026 = "html/2026-04-01_110d32e3"
 SERVICEREFERENCE = "servicereference/2026-03-31"
 UNEXPLAINED = "UNEXPLAINED"
 REGEN = os.environ.get("IAM_CATALOG_REGEN") == "1"
-
-Value = Any  # "present" / "absent", a name, an access level, or a sorted list
-
-
-class _Holder(Protocol):
-    """A merged Service or one ParsedPage: both hold actions, resource types and keys."""
-
-    actions: tuple[Action, ...]
-    resource_types: tuple[ResourceType, ...]
-    condition_keys: tuple[ConditionKey, ...]
-
-
-def _by_name(items: tuple[Any, ...]) -> dict[str, Any]:
-    return {i.name.lower(): i for i in items}
-
-
-# --------------------------------------------------------------------------- comparison
-
-ACTION_FIELDS = (
-    "action.name",
-    "action.access_level",
-    "action.resource_types",
-    "action.condition_keys",
-)
-RESOURCE_FIELDS = (
-    "resource_type.name",
-    "resource_type.arn_formats",
-    "resource_type.condition_keys",
-)
-KEY_FIELDS = ("condition_key.name", "condition_key.types")
-
-
-def action_value(a: Action, field: str) -> Value:
-    if field == "action.name":
-        return a.name
-    if field == "action.access_level":
-        return a.access_level.value if a.access_level else None
-    if field == "action.resource_types":
-        return sorted(r.name for r in a.resource_types)
-    if field == "action.condition_keys":
-        return sorted(a.condition_keys)
-    raise ValueError(field)
-
-
-def row_keys(a: Action, resource: str) -> Value:
-    """The condition keys of each row of ``a`` naming ``resource`` (a page may list one
-    resource type on two rows)."""
-    return sorted(sorted(r.condition_keys) for r in a.resource_types if r.name == resource)
-
-
-def resource_value(r: ResourceType, field: str) -> Value:
-    if field == "resource_type.name":
-        return r.name
-    if field == "resource_type.arn_formats":
-        return sorted(r.arn_formats)
-    if field == "resource_type.condition_keys":
-        return sorted(r.condition_keys)
-    raise ValueError(field)
-
-
-def key_value(k: ConditionKey, field: str) -> Value:
-    if field == "condition_key.name":
-        return k.name
-    if field == "condition_key.types":
-        return sorted(k.types)
-    raise ValueError(field)
-
-
-def value_of(holder: _Holder, field: str, item: str) -> Value:
-    """The value ``field`` of ``item`` in a service or page; "absent" when it lacks the item."""
-    kind = field.split(".", 1)[0]
-    if kind == "action":
-        name, _, resource = item.partition("/")
-        a = _by_name(holder.actions).get(name.lower())
-        if a is None:
-            return "absent"
-        if field == "action":
-            return "present"
-        return (
-            row_keys(a, resource) if field == "action.resource_row_keys" else action_value(a, field)
-        )
-    if kind == "resource_type":
-        r = _by_name(holder.resource_types).get(item.lower())
-        return "absent" if r is None else "present" if field == kind else resource_value(r, field)
-    k = _by_name(holder.condition_keys).get(item.lower())
-    return "absent" if k is None else "present" if field == kind else key_value(k, field)
-
-
-def differences(html: Catalog, json: Catalog, compared: Counter[str]) -> list[dict[str, Any]]:
-    """Every field where the two catalogs disagree; ``compared`` counts what was compared."""
-    out: list[dict[str, Any]] = []
-
-    def add(service: str, field: str, item: str, h: Value, j: Value) -> None:
-        out.append({"service": service, "field": field, "item": item, "html": h, "json": j})
-
-    def presence(
-        service: str, kind: str, hs: dict[str, Any], js: dict[str, Any]
-    ) -> Iterator[tuple[Any, Any]]:
-        for key in sorted(hs.keys() | js.keys()):
-            if key not in js:
-                add(service, kind, hs[key].name, "present", "absent")
-            elif key not in hs:
-                add(service, kind, js[key].name, "absent", "present")
-            else:
-                compared[kind] += 1
-                yield hs[key], js[key]
-
-    h_services = {s.prefix: s for s in html.services}
-    j_services = {s.prefix: s for s in json.services}
-    for prefix in sorted(h_services.keys() | j_services.keys()):
-        if prefix not in j_services or prefix not in h_services:
-            add(
-                prefix,
-                "service",
-                "",
-                *(("present", "absent") if prefix in h_services else ("absent", "present")),
-            )
-            continue
-        compared["service"] += 1
-        hs, js = h_services[prefix], j_services[prefix]
-        for ha, ja in presence(prefix, "action", _by_name(hs.actions), _by_name(js.actions)):
-            for field in ACTION_FIELDS:
-                compared[field] += 1
-                if action_value(ha, field) != action_value(ja, field):
-                    add(prefix, field, ha.name, action_value(ha, field), action_value(ja, field))
-            shared = {r.name for r in ha.resource_types} & {r.name for r in ja.resource_types}
-            for resource in sorted(shared):
-                compared["action.resource_row_keys"] += 1
-                h, j = row_keys(ha, resource), row_keys(ja, resource)
-                if h != j:
-                    add(prefix, "action.resource_row_keys", f"{ha.name}/{resource}", h, j)
-        hr, jr = _by_name(hs.resource_types), _by_name(js.resource_types)
-        for h_r, j_r in presence(prefix, "resource_type", hr, jr):
-            for field in RESOURCE_FIELDS:
-                compared[field] += 1
-                if resource_value(h_r, field) != resource_value(j_r, field):
-                    add(
-                        prefix,
-                        field,
-                        h_r.name,
-                        resource_value(h_r, field),
-                        resource_value(j_r, field),
-                    )
-        hk, jk = _by_name(hs.condition_keys), _by_name(js.condition_keys)
-        for h_k, j_k in presence(prefix, "condition_key", hk, jk):
-            for field in KEY_FIELDS:
-                compared[field] += 1
-                if key_value(h_k, field) != key_value(j_k, field):
-                    add(prefix, field, h_k.name, key_value(h_k, field), key_value(j_k, field))
-    return out
 
 
 def _key(entry: dict[str, Any]) -> tuple[str, str, str]:
@@ -193,32 +43,48 @@ def _comparable(entry: dict[str, Any]) -> bytes:
     return orjson.dumps({k: entry[k] for k in ("service", "field", "item", "html", "json")})
 
 
+def _nc_key(entry: dict[str, Any]) -> tuple[str, str]:
+    return (entry["field"], entry["reason"])
+
+
 # --------------------------------------------------------------------------- fixtures
 
 
 @pytest.fixture(scope="module")
-def json_2026(corpus: Path) -> Catalog:
-    return build([corpus / SERVICEREFERENCE]).catalog
+def combined(corpus: Path) -> BuildResult:
+    """One build of both sources (the cross-check is the build's)."""
+    return build([corpus / HTML_2026, corpus / SERVICEREFERENCE])
 
 
 @pytest.fixture(scope="module")
-def compared_and_actual(html_2026, json_2026) -> tuple[Counter[str], list[dict[str, Any]]]:
-    compared: Counter[str] = Counter()
-    return compared, differences(html_2026.catalog, json_2026, compared)
+def report(combined) -> dict[str, Any]:
+    assert combined.crosscheck is not None
+    # As crosscheck.json holds it.
+    return orjson.loads(orjson.dumps(combined.crosscheck.to_dict()))
 
 
 @pytest.fixture(scope="module")
-def expected(compared_and_actual) -> dict[str, Any]:
+def expected(report) -> dict[str, Any]:
     if REGEN:
-        _regenerate(compared_and_actual[1])
+        _regenerate(report)
     return orjson.loads(EXPECTED.read_bytes())
 
 
-def _regenerate(actual: list[dict[str, Any]]) -> None:
+def _regenerate(report: dict[str, Any]) -> None:
     old = orjson.loads(EXPECTED.read_bytes()) if EXPECTED.exists() else {"causes": {}}
     causes = {_comparable(e): e["cause"] for e in old.get("differences", [])}
-    entries = [{**e, "cause": causes.get(_comparable(e), UNEXPLAINED)} for e in actual]
-    document = {**old, "differences": sorted(entries, key=_key)}
+    nc_causes = {_nc_key(e): e["cause"] for e in old.get("not_compared", [])}
+    entries = [
+        {**e, "cause": causes.get(_comparable(e), UNEXPLAINED)} for e in report["disagreements"]
+    ]
+    not_compared = [
+        {**e, "cause": nc_causes.get(_nc_key(e), UNEXPLAINED)} for e in report["not_compared"]
+    ]
+    document = {
+        **old,
+        "differences": sorted(entries, key=_key),
+        "not_compared": sorted(not_compared, key=_nc_key),
+    }
     EXPECTED.parent.mkdir(parents=True, exist_ok=True)
     EXPECTED.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
 
@@ -226,32 +92,45 @@ def _regenerate(actual: list[dict[str, Any]]) -> None:
 # --------------------------------------------------------------------------- tests
 
 
-def test_html_and_json_agree_except_the_listed_differences(compared_and_actual, expected):
-    _, actual = compared_and_actual
+def test_crosscheck_equals_the_listed_differences(report, expected):
     listed = {_comparable(e) for e in expected["differences"]}
-    found = {_comparable(e) for e in actual}
+    found = {_comparable(e) for e in report["disagreements"]}
     new = sorted(found - listed)
     fixed = sorted(listed - found)
     assert not new and not fixed, (
         f"{len(new)} new difference(s), first: {new[:3]}; "
         f"{len(fixed)} listed difference(s) gone, first: {fixed[:3]}"
     )
-    assert len(actual) == len(expected["differences"])  # no entry listed twice
+    assert len(report["disagreements"]) == len(expected["differences"])  # none listed twice
+    # Exactly these two sources, each entry with both values.
+    assert all(
+        set(e) == {"service", "field", "item", "html", "json"} for e in report["disagreements"]
+    )
 
 
-def test_the_comparison_covers_the_whole_corpus(compared_and_actual):
-    compared, _ = compared_and_actual
+def test_crosscheck_names_every_field_not_compared_as_listed(report, expected):
+    found = [{k: e[k] for k in ("field", "reason", "services")} for e in report["not_compared"]]
+    listed = [{k: e[k] for k in ("field", "reason", "services")} for e in expected["not_compared"]]
+    assert found == listed
+
+
+def test_the_comparison_covers_the_whole_corpus(report):
+    compared = Counter(report["compared"])
     assert compared["service"] >= 440
     assert compared["action"] >= 20_000
+    assert compared["action.access_level"] >= 20_000
     assert compared["action.resource_row_keys"] >= 20_000
     assert compared["resource_type"] >= 2_000
     assert compared["condition_key"] >= 2_000
+    summary = report["summary"]
+    assert summary["disagreements"] == len(report["disagreements"])
+    assert summary["actions"] >= 20_000
 
 
 def test_every_listed_difference_has_an_investigated_cause(expected):
     causes = expected["causes"]
     assert all(isinstance(text, str) and len(text) > 80 for text in causes.values())
-    used = Counter(e["cause"] for e in expected["differences"])
+    used = Counter(e["cause"] for e in (*expected["differences"], *expected["not_compared"]))
     assert UNEXPLAINED not in used, f"{used[UNEXPLAINED]} difference(s) without a cause"
     assert set(used) == set(causes), "every cause is used, every used cause is written"
 
@@ -287,11 +166,29 @@ def _raw_json(corpus: Path, prefix: str) -> dict[str, Any]:
     return orjson.loads((corpus / SERVICEREFERENCE / prefix / f"{prefix}.json").read_bytes())
 
 
-def test_cause_json_without_annotations(expected, corpus):
-    for e in _entries(expected, "json-without-annotations"):
-        raw = _raw_json(corpus, e["service"])
-        entry = next(a for a in raw["Actions"] if a["Name"] == e["item"])
-        assert "Annotations" not in entry and e["json"] is None and e["html"], e
+def test_cause_json_without_annotations(expected, corpus, combined):
+    """The access level of these services is not compared (their JSON has none): the
+    combined catalog takes the page's."""
+    found = [e for e in expected["not_compared"] if e["cause"] == "json-without-annotations"]
+    assert [e["field"] for e in found] == ["action.access_level"]
+    services = {s.prefix: s for s in combined.catalog.services}
+    for prefix in found[0]["services"]:
+        raw = _raw_json(corpus, prefix)
+        assert raw["Version"] == "v1.1"
+        assert all("Annotations" not in a for a in raw["Actions"]), prefix
+        assert dict(services[prefix].field_sources)["action.access_levels"] == ("html",)
+        assert all(a.access_level is not None for a in services[prefix].actions), prefix
+
+
+def test_cause_not_carried_by_the_format(expected):
+    """Every other field not compared is one a source's format has no place for
+    (parsers/carried.py), and the reason names that source's format."""
+    for e in expected["not_compared"]:
+        if e["cause"] != "not-carried-by-the-format":
+            continue
+        source = e["reason"].removeprefix("not carried by ").split(" ", 1)[0]
+        fmt = {"html": "html", "json": "service-reference"}[source]
+        assert f"({fmt} " in e["reason"], e
 
 
 def test_cause_json_lists_a_resource_type_twice(expected, corpus):
