@@ -167,3 +167,48 @@ def test_thresholds_are_overridden_by_name_and_unknown_names_are_refused():
         thresholds({"layout": "many"})
     with pytest.raises(SourceError, match=r"expected NAME=VALUE"):
         parse_gate_flag("layout")
+
+
+def _crosscheck_gates(catalog: Catalog, report):  # type: ignore[no-untyped-def]
+    gates = evaluate(catalog, None, Inputs(crosscheck=report), LIMITS)
+    return {g.name: g for g in gates if g.name.startswith("crosscheck.")}
+
+
+def test_crosscheck_gates_hold_each_share_of_disagreeing_actions_to_one_percent():
+    def entry(service: str, field: str, item: str, html: str, json: str) -> dict[str, str]:
+        return {"service": service, "field": field, "item": item, "html": html, "json": json}
+
+    report = {
+        "summary": {"actions": 400, "actions_disagreeing": {"access_level": 4, "existence": 5}},
+        "disagreements": [
+            entry("s", "action.access_level", "A", "Read", "Write"),
+            entry("s", "action", "B", "present", "absent"),
+            entry("t", "service", "", "absent", "present"),
+            entry("s", "resource_type", "r", "present", "absent"),
+        ],
+    }
+    gates = _crosscheck_gates(_catalog(_service("s", 3)), report)
+    level, existence = gates["crosscheck.access_level"], gates["crosscheck.existence"]
+    assert (level.figure, level.threshold, level.verdict) == (1.0, 1.0, Verdict.PASS)
+    assert level.details == ("action.access_level s:A (html: Read, json: Write)",)
+    assert (existence.figure, existence.verdict) == (1.25, Verdict.FAIL)
+    assert existence.details == (
+        "action s:B (html: present, json: absent)",
+        "service t (html: absent, json: present)",
+    )
+    assert existence.summary == "5 of 400 actions (1.25%) disagree between the sources on existence"
+
+
+def test_crosscheck_gates_fail_closed_when_the_json_was_read_but_not_cross_checked():
+    pages_and_json = CatalogSource("snapshot", "x", 2, (("html", 1), ("service-reference", 1)))
+    catalog = Catalog(pages_and_json, (_service("s", 3),))
+    gates = _crosscheck_gates(catalog, None)
+    assert {g.verdict for g in gates.values()} == {Verdict.FAIL}
+    assert "made no cross-check report" in gates["crosscheck.existence"].summary
+    # A report without its summary fails too; pages alone skip the gates.
+    assert {g.verdict for g in _crosscheck_gates(catalog, {"disagreements": []}).values()} == {
+        Verdict.FAIL
+    }
+    assert {g.verdict for g in _crosscheck_gates(_catalog(_service("s", 3)), None).values()} == {
+        Verdict.SKIP
+    }

@@ -73,8 +73,10 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "access_levels": 0,
     # Items removed in the last release and back now, or back and removed (warning only).
     "flapping": 0,
-    # Largest share, in percent, of actions the cross-check finds in disagreement.
-    "crosscheck": 1.0,
+    # Largest share, in percent, of the actions that the sources (the pages and AWS's JSON)
+    # disagree on: on the access level, on existence (one source lacks the action).
+    "crosscheck.access_level": 1.0,
+    "crosscheck.existence": 1.0,
 }
 
 
@@ -446,34 +448,67 @@ def _flapping(
     return [Gate("flapping", len(flaps), limit, verdict, text, tuple(sorted(flaps)))]
 
 
+# The report's fields whose disagreements count for each cross-check gate.
+_CROSSCHECK_FIELDS = {
+    "access_level": ("action.access_level", "action.access_levels"),
+    "existence": ("action", "service"),
+}
+
+
+def _expects_crosscheck(catalog: Catalog) -> bool:
+    """Whether the build read AWS's JSON beside pages (then it must have cross-checked
+    them: a night without the report fails closed)."""
+    from iam_catalog.combine.precedence import SOURCE_OF_FORMAT
+
+    sources = {SOURCE_OF_FORMAT.get(f, f) for f, _ in catalog.source.formats}
+    return "json" in sources and len(sources) > 1
+
+
+def _crosscheck_details(report: Mapping[str, Any], what: str) -> tuple[str, ...]:
+    """The disagreements behind a cross-check figure, one line each."""
+    out = []
+    for e in report.get("disagreements", ()):
+        if not isinstance(e, Mapping) or e.get("field") not in _CROSSCHECK_FIELDS[what]:
+            continue
+        values = ", ".join(
+            f"{k}: {v}" for k, v in e.items() if k not in ("service", "field", "item")
+        )
+        item = f"{e.get('service')}:{e.get('item')}" if e.get("item") else f"{e.get('service')}"
+        out.append(f"{e.get('field')} {item} ({values})")
+    return tuple(sorted(out))
+
+
 def _crosscheck(
     new: Catalog, _o: Catalog | None, inputs: Inputs, limits: Mapping[str, Any]
 ) -> list[Gate]:
-    limit = limits["crosscheck"]
     report = inputs.crosscheck
-    if report is None:
-        return [_skip("crosscheck", limit, "no cross-check report (the snapshot has no JSON)")]
-    disagree = report.get("disagreements", report)
-    actions = sum(len(s.actions) for s in new.services)
-    counted = {
-        k: int(v)
-        for k, v in (disagree.items() if isinstance(disagree, Mapping) else [])
-        if isinstance(v, int) and any(w in k for w in ("access_level", "existence", "missing"))
-    }
-    n = sum(counted.values())
-    pct = round(100.0 * n / actions, 3) if actions else 0.0
-    verdict = Verdict.FAIL if pct > limit else Verdict.PASS
-    text = f"{n} of {actions} actions disagree between sources on access level or existence"
-    return [
-        Gate(
-            "crosscheck",
-            pct,
-            limit,
-            verdict,
-            text,
-            tuple(f"{k}: {v}" for k, v in sorted(counted.items())),
-        )
-    ]
+    out = []
+    for what in _CROSSCHECK_FIELDS:
+        name = f"crosscheck.{what}"
+        limit = limits[name]
+        if report is None:
+            if _expects_crosscheck(new):
+                text = (
+                    "the build read AWS's JSON beside the pages but made no cross-check report "
+                    "(they share no service?)"
+                )
+                out.append(Gate(name, None, limit, Verdict.FAIL, text))
+            else:
+                out.append(_skip(name, limit, "no cross-check (the snapshot has no JSON)"))
+            continue
+        try:
+            summary = report["summary"]
+            n, actions = int(summary["actions_disagreeing"][what]), int(summary["actions"])
+        except (KeyError, TypeError, ValueError):
+            text = "the cross-check report has no summary of actions in disagreement"
+            out.append(Gate(name, None, limit, Verdict.FAIL, text))
+            continue
+        pct = round(100.0 * n / actions, 3) if actions else 0.0
+        verdict = Verdict.FAIL if pct > limit else Verdict.PASS
+        about = "the access level" if what == "access_level" else "existence"
+        text = f"{n} of {actions} actions ({pct:g}%) disagree between the sources on {about}"
+        out.append(Gate(name, pct, limit, verdict, text, _crosscheck_details(report, what)))
+    return out
 
 
 def _skip(name: str, limit: Any, text: str) -> Gate:

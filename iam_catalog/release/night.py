@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 PAGE_CACHE = ".page-cache"
 """The page cache's folder inside the snapshots folder (hidden: never taken for a snapshot)."""
-CROSSCHECK = "crosscheck.json"
 EXIT_GATES = 3
 """Exit code of a night a gate stopped, and of ``status`` on a stale release."""
 
@@ -208,13 +207,13 @@ def _night(
     release_id = releases.new_id(day)
     staging = releases.staging(release_id)
     # First, into the empty folder: the catalog writer swaps in a whole folder.
-    write_catalog_dir(new, staging, result.rendered)
+    write_catalog_dir(new, staging, result.rendered, crosscheck=result.crosscheck)
     index_pages = frozenset(Path(rel).stem for rel, e in manifest.files.items() if e.role == "page")
     previous_changes: list[Any] = []
     if latest is not None:
         previous_changes = orjson.loads((latest.path / "diff.json").read_bytes())["changes"]
     d_json = render(d, "json")
-    crosscheck = _crosscheck(result)
+    crosscheck = result.crosscheck.to_dict() if result.crosscheck is not None else None
     gates = evaluate(
         new,
         old,
@@ -236,8 +235,6 @@ def _night(
     st.write_file(staging / "diff.json", d_json.encode("utf-8"))
     for fmt in ("md", "html"):
         st.write_file(staging / f"diff.{fmt}", render(d, fmt).encode("utf-8"))
-    if crosscheck is not None:
-        st.write_file(staging / CROSSCHECK, st.dumps(crosscheck))
     new_counts = counts(new)
     text = section(
         release_id=release_id,
@@ -302,15 +299,6 @@ def _add_history(releases: st.Releases, catalog: Catalog, release: st.Release | 
     except HistoryError:
         if "." not in release.id:  # only the date.N releases may collide
             raise
-
-
-def _crosscheck(result: Any) -> dict[str, Any] | None:
-    """The cross-check report of the build, when it made one (issue "one catalog")."""
-    report = getattr(result, "crosscheck", None)
-    if report is None:
-        return None
-    to_dict = getattr(report, "to_dict", None)
-    return to_dict() if callable(to_dict) else dict(report)
 
 
 def accept(releases_dir: Path, release_id: str, *, by: str, today: str | None = None) -> Path:

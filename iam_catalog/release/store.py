@@ -9,6 +9,7 @@ Layout::
         diff.json diff.md diff.html   against the release before it
         gates.json                 every gate with its figure, threshold and verdict
         changelog.md               this release's section of CHANGELOG.md
+        crosscheck.json .md        with AWS's JSON in the snapshot: the sources' disagreements
         manifest.json              written last: the index entry and the sha256 of every file
     RELEASES/latest -> <id>        a symbolic link, replaced atomically (rename of a new link)
     RELEASES/index.json            one entry per release, oldest first
