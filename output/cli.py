@@ -439,7 +439,11 @@ def make_parser() -> argparse.ArgumentParser:
         help="parse pages (files or folders, any mix of formats) into catalog.json and csv/",
         description="Parse SAR pages in any supported format and write DIR/catalog.json and "
         "DIR/csv/*.csv. Unreadable pages become diagnostics; the build exits 2 only when "
-        "nothing usable was found (or, with --strict, on any error diagnostic).",
+        "nothing usable was found (or, with --strict, on any error diagnostic). Pages of one "
+        "service from several sources (the SAR pages, their .md rendering, AWS's JSON: a "
+        "snapshot fetched with --formats html,md,json, or several SOURCEs) make one service, "
+        "each field from a source that carries it (recorded as sources and field_sources), "
+        "and DIR/crosscheck.json and DIR/crosscheck.md list where the sources disagree.",
         epilog="example:\n"
         "  iam-catalog build fixtures/pages --out build/samples --show-diagnostics warning",
         formatter_class=_Formatter,

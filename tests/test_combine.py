@@ -242,3 +242,44 @@ def test_cli_build_of_pages_and_json_writes_the_crosscheck_beside_the_catalog(
     # A build of one source leaves no cross-check behind.
     assert main(["build", str(html / "list_amazonsqs.html"), "--out", str(out)]) == 0
     assert not (out / "crosscheck.json").exists() and not (out / "crosscheck.md").exists()
+
+
+def test_each_field_is_the_value_of_the_source_its_record_names(combined, html_2026, json_2026):
+    """The record is exact: for every item and field of the combined catalog, the first
+    source of its service's ``field_sources`` among the item's ``sources`` has that value."""
+    from iam_catalog.combine import GROUPS
+
+    alone = {"html": html_2026.catalog, "json": json_2026.catalog}
+    attrs = {
+        "action": "actions",
+        "resource_type": "resource_types",
+        "condition_key": "condition_keys",
+    }
+    per_source = {
+        name: {
+            (s.prefix, kind, i.name.lower()): i
+            for s in c.services
+            for kind, attr in attrs.items()
+            for i in getattr(s, attr)
+        }
+        for name, c in alone.items()
+    }
+    checked = 0
+    for service in combined.catalog.services:
+        order = dict(service.field_sources)
+        for kind, attr in attrs.items():
+            for item in getattr(service, attr):
+                key = (service.prefix, kind, item.name.lower())
+                assert item.sources == tuple(s for s in ("html", "json") if key in per_source[s])
+                for group, model_fields in GROUPS[kind].items():
+                    giver = next(
+                        (s for s in order.get(f"{kind}.{group}", ()) if s in item.sources), None
+                    )
+                    if giver is None:
+                        assert not item.carries(model_fields[0]), (key, group)
+                        continue
+                    source_item = per_source[giver][key]
+                    for f in model_fields:
+                        assert getattr(item, f) == getattr(source_item, f), (key, f, giver)
+                    checked += 1
+    assert checked > 200_000
