@@ -283,3 +283,26 @@ def test_each_field_is_the_value_of_the_source_its_record_names(combined, html_2
                         assert getattr(item, f) == getattr(source_item, f), (key, f, giver)
                     checked += 1
     assert checked > 200_000
+
+
+def test_a_source_that_lists_no_actions_disagrees_on_none(corpus):
+    """The 2020 markdown of Alexa for Business replaced its actions table by a link: beside
+    the HTML of the same weeks its actions are not compared (said, with the reason), never
+    80 actions 'absent' from the markdown."""
+    html = corpus / "html" / "2020-11-01_65f99eab" / "list_alexaforbusiness.html"
+    md = corpus / "markdown" / "2020-11-06_b585974" / "list_alexaforbusiness.md"
+    result = build([html, md])
+    report = result.crosscheck
+    assert report is not None
+    assert not [e for e in report.disagreements if e["field"] == "action"]
+    assert report.summary()["actions_disagreeing"]["existence"] == 0
+    assert {
+        "field": "action",
+        "reason": "not carried by md (markdown-table userguide-md-table)",
+        "services": ["a4b"],
+    } in report.not_compared
+    (service,) = result.catalog.services
+    assert service.carries("actions") and len(service.actions) == 80
+    assert {a.sources for a in service.actions} == {("html",)}
+    # The resource types and keys both list are compared.
+    assert report.compared["resource_type"] > 0 and report.compared["condition_key"] > 0

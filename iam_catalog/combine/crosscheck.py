@@ -204,17 +204,23 @@ def crosscheck(catalogs: Mapping[str, Catalog]) -> CrossCheck:
                 continue
         report.compared["service"] += 1
         for kind, attr in ITEM_KINDS:
-            per = {s: _by_name(getattr(svc, attr)) for s, svc in held.items()}
+            # A source whose pages list no such items (a markdown actions table replaced by
+            # a link) says nothing about them.
+            listing = {s: svc for s, svc in held.items() if svc.carries(attr)}
+            if len(listing) < len(held):
+                lacking = {s for s in held if s not in listing}
+                missing.setdefault((prefix, kind), set()).update(lacking)
+            per = {s: _by_name(getattr(svc, attr)) for s, svc in listing.items()}
             for key in sorted({k for found in per.values() for k in found}):
-                holders = {s: per[s][key] for s in held if key in per[s]}
+                holders = {s: per[s][key] for s in listing if key in per[s]}
                 item = holders[next(iter(holders))].name
-                if len(holders) < len(held):
+                if len(holders) < len(listing):
                     out.append(
                         {
                             "service": prefix,
                             "field": kind,
                             "item": item,
-                            **{s: "present" if s in holders else "absent" for s in held},
+                            **{s: "present" if s in holders else "absent" for s in listing},
                         }
                     )
                 if len(holders) < 2:
@@ -242,10 +248,15 @@ def crosscheck(catalogs: Mapping[str, Catalog]) -> CrossCheck:
     return report
 
 
+# Field -> the qualified name a page declares it not carried by.
 _CARRIED_AS = {
-    fld: carried_as
-    for table in (*_FIELDS.values(), ROW_FIELDS)
-    for fld, (carried_as, _) in table.items()
+    **{
+        fld: f"{fld.partition('.')[0]}.{carried_as}"
+        for table in (*_FIELDS.values(), ROW_FIELDS)
+        for fld, (carried_as, _) in table.items()
+    },
+    # The items themselves, as a service carries them.
+    **{kind: f"service.{attr}" for kind, attr in ITEM_KINDS},
 }
 
 
