@@ -44,14 +44,17 @@ from iam_catalog.parsers.errors import (
 )
 from iam_catalog.parsers.model import (
     Action,
+    AuthorizedAction,
     Catalog,
     CatalogSource,
     ConditionKey,
     Diagnostic,
+    Operation,
     PageRef,
     ParsedPage,
     ResourceType,
     ResourceTypeRow,
+    SdkMethod,
     Service,
     Severity,
 )
@@ -345,6 +348,9 @@ def _model_reducers() -> dict[type, Callable[[Any], Any]]:
         ResourceTypeRow,
         ResourceType,
         ConditionKey,
+        Operation,
+        AuthorizedAction,
+        SdkMethod,
         Diagnostic,
     ):
         fields = dataclasses.fields(cls)

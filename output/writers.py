@@ -57,6 +57,7 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
         "condition_keys",
         "dependent_actions",
         "operations",
+        "supported_by",
         "not_carried",
         "sources",
     ),
@@ -84,6 +85,14 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
         "types",
         "not_carried",
         "sources",
+    ),
+    "operations.csv": (
+        "service",
+        "operation",
+        "authorized_actions",
+        "context",
+        "sdk",
+        "not_carried",
     ),
 }
 """Columns of each CSV table. A field its source does not carry is an empty cell, and the
@@ -144,6 +153,7 @@ def _actions(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
                 join(a.condition_keys),
                 join(a.dependent_actions),
                 join(a.operations),
+                join([f"{k}={'true' if v else 'false'}" for k, v in a.supported_by]),
                 _not_carried(a.not_carried),
                 join(a.sources),
             )
@@ -201,6 +211,27 @@ def _condition_keys(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
             )
 
 
+def _operations(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
+    join = LIST_SEP.join
+    for s in services:
+        for o in s.operations:
+            yield (
+                s.prefix,
+                o.name,
+                join([f"{a.service}:{a.action}" for a in o.authorized_actions]),
+                # iam:PassRole[iam:PassedToService=a.amazonaws.com|b.amazonaws.com]
+                join(
+                    [
+                        f"{a.service}:{a.action}[{k}={'|'.join(values)}]"
+                        for a in o.authorized_actions
+                        for k, values in a.context
+                    ]
+                ),
+                join([f"{m.package} {m.client}.{m.method}" for m in o.sdk]),
+                _not_carried(o.not_carried),
+            )
+
+
 # The rows of each CSV table, in the column order of CSV_COLUMNS.
 _ROWS: dict[str, Callable[[Iterable[Service]], Iterator[tuple[str, ...]]]] = {
     "services.csv": _services,
@@ -208,6 +239,7 @@ _ROWS: dict[str, Callable[[Iterable[Service]], Iterator[tuple[str, ...]]]] = {
     "action_resource_types.csv": _action_resource_types,
     "resource_types.csv": _resource_types,
     "condition_keys.csv": _condition_keys,
+    "operations.csv": _operations,
 }
 
 

@@ -18,14 +18,21 @@ What the layouts say (and do not say):
   JSON and the July 2026 layout carry), so ``access_levels`` is not carried; no API
   operations. The text extractions lose the links (``api_reference``).
 - ``html`` ``sar-2026-07`` and ``markdown-list`` (the July 2026 layout): no dependent
-  actions, on the action or on its rows.
+  actions, on the action or on its rows; no SDK methods of its operations.
 - ``markdown-table`` (2018–2020): as the HTML of its time; its 2017 layout
   (``userguide-md-2017``) lists names only (with an action's API link and permission-only
   mark). A page whose actions table is a placeholder link carries no actions
   (``service.actions``).
 - ``service-reference`` (AWS's JSON): no service name, descriptions, required flags,
   permission-only marks, API links or dependent actions; access levels from version
-  1.2 on, operations from version 1.4 on.
+  1.2 on, ``SupportedBy`` (``action.supported_by``) from 1.3, operations from version
+  1.4 on.
+
+API operations (``service.operations``: each operation with every action it authorises,
+other services' too, with the condition-key values it sets) come from AWS's JSON 1.4 and
+the July 2026 layout's "API operations" section; only the JSON has their SDK methods
+(``operation.sdk``). ``action.operations`` names, on each action of the service, the
+operations that authorise it.
 """
 
 from __future__ import annotations
@@ -33,8 +40,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-SERVICE_FIELDS = ("name", "actions")
-"""Fields of a service that a source may not carry (``actions``: the source lists none)."""
+SERVICE_FIELDS = ("name", "actions", "operations")
+"""Fields of a service that a source may not carry (``actions``: the source lists none;
+``operations``: its API operations with every action they need)."""
 ROW_FIELDS = ("required", "condition_keys", "dependent_actions")
 """Fields of an action's resource-type row."""
 ACTION_FIELDS = (
@@ -48,26 +56,38 @@ ACTION_FIELDS = (
     "condition_keys",
     "dependent_actions",
     "operations",
+    "supported_by",
 )
 """Fields of an action that a source may not carry."""
 RESOURCE_TYPE_FIELDS = ("arn_formats", "condition_keys")
 """Fields of a resource type that a source may not carry."""
 CONDITION_KEY_FIELDS = ("description", "types")
 """Fields of a condition key that a source may not carry."""
+OPERATION_FIELDS = ("sdk",)
+"""Fields of an API operation that a source may not carry."""
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "service": SERVICE_FIELDS,
     "action": ACTION_FIELDS,
     "resource_type": RESOURCE_TYPE_FIELDS,
     "condition_key": CONDITION_KEY_FIELDS,
+    "operation": OPERATION_FIELDS,
 }
 """Item type -> the fields it may not carry (the vocabulary of every ``not_carried``)."""
 
 QUALIFIED = frozenset(f"{item}.{f}" for item, names in FIELDS.items() for f in names)
 """Every qualified field name a page may declare not carried."""
 
-_DEPENDENTS = frozenset({"action.dependent_actions", "action.resource_types.dependent_actions"})
-_SINGLE_LEVEL = frozenset({"action.access_levels", "action.operations"})
+# Only AWS's JSON has SupportedBy and the SDK methods of an operation.
+_JSON_ONLY = frozenset({"action.supported_by", "operation.sdk"})
+_JULY_2026 = frozenset(
+    {"action.dependent_actions", "action.resource_types.dependent_actions"} | _JSON_ONLY
+)
+# The pages before July 2026: one access level, no API operations (and so no operation's
+# fields either: "operation.sdk" is not declared where the service has no operations).
+_SINGLE_LEVEL = frozenset(
+    {"action.access_levels", "action.operations", "service.operations", "action.supported_by"}
+)
 _TEXT_EXTRACT = _SINGLE_LEVEL | {"action.api_reference"}
 _NAMES_ONLY = frozenset(
     {
@@ -81,6 +101,8 @@ _NAMES_ONLY = frozenset(
         "resource_type.condition_keys",
         "condition_key.description",
         "condition_key.types",
+        "service.operations",
+        "action.supported_by",
     }
 )
 _JSON = frozenset(
@@ -97,8 +119,9 @@ _JSON = frozenset(
 )
 _JSON_VERSION = re.compile(r"v?(\d+)\.(\d+)")
 # AWS's JSON versions that added a field (corpus README): access-level flags in 1.2,
-# operations in 1.4.
+# SupportedBy in 1.3, operations in 1.4.
 _JSON_ACCESS_LEVELS = (1, 2)
+_JSON_SUPPORTED_BY = (1, 3)
 _JSON_OPERATIONS = (1, 4)
 
 
@@ -110,11 +133,13 @@ def declared(format: str, layout: str) -> frozenset[str]:
         out = set(_JSON)
         if version < _JSON_ACCESS_LEVELS:
             out |= {"action.access_level", "action.access_levels"}
+        if version < _JSON_SUPPORTED_BY:
+            out.add("action.supported_by")
         if version < _JSON_OPERATIONS:
-            out.add("action.operations")
+            out |= {"action.operations", "service.operations"}
         return frozenset(out)
     if format == "markdown-list" or (format == "html" and layout.startswith("sar-2026-07")):
-        return _DEPENDENTS
+        return _JULY_2026
     if format == "markdown-table" and layout == "userguide-md-2017":
         return _NAMES_ONLY
     if format in ("flat-text", "pipe-text"):

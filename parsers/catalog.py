@@ -40,6 +40,7 @@ from .model import (
     CatalogSource,
     ConditionKey,
     Diagnostic,
+    Operation,
     ParsedPage,
     ResourceType,
     ResourceTypeRow,
@@ -239,7 +240,31 @@ def single_page_service(page: ParsedPage) -> Service:
         resource_types=_in_name_order(page.resource_types),
         condition_keys=_in_name_order(page.condition_keys),
         not_carried=not_carried,
+        operations=_operations(page.prefix, [page]),
     )
+
+
+def _operations(
+    prefix: str, pages: list[ParsedPage], diags: list[Diagnostic] | None = None
+) -> tuple[Operation, ...]:
+    """The pages' API operations, sorted by name; where two pages name one operation, the
+    first page's (``merge-conflict`` diagnostic when the other says otherwise)."""
+    found: dict[str, Operation] = {}
+    for p in pages:
+        for o in p.operations:
+            first = found.setdefault(o.name.lower(), o)
+            if first is not o and first != o and diags is not None:
+                diags.append(
+                    Diagnostic(
+                        p.ref.page,
+                        o.line,
+                        Severity.WARNING,
+                        "merge-conflict",
+                        f"{prefix}: operation {o.name} differs from page {first.page}'s; "
+                        f"kept {first.page}'s",
+                    )
+                )
+    return tuple(sorted(found.values(), key=lambda o: (o.name.lower(), o.name)))
 
 
 def _service_not_carried(pages: list[ParsedPage]) -> frozenset[str]:
@@ -313,6 +338,7 @@ def merge(
                     prefix, "condition key", current, "condition_keys", diags
                 ),
                 not_carried=not_carried,
+                operations=_operations(prefix, current, diags),
             )
         )
     return Catalog(

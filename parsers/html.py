@@ -38,7 +38,18 @@ from lxml.etree import _Element as _HtmlElement
 
 from . import carried
 from .model import Diagnostic, PageRef, ParsedPage, Severity
-from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, compact, split_action_cell
+from .rows import (
+    ActionRow,
+    KeyRow,
+    OperationRow,
+    ResourceRow,
+    build_operations,
+    build_page,
+    clean,
+    compact,
+    possible_values,
+    split_action_cell,
+)
 
 DESCRIPTION = (
     "Service Authorization Reference HTML, every layout since 2020 (full pages or fragments)"
@@ -474,6 +485,8 @@ class _Page:
     operations: dict[str, list[str]] = field(default_factory=dict)
     """Lower-cased action name -> API operations authorising it (2026-07 layout)."""
     operation_lines: dict[str, int | None] = field(default_factory=dict)
+    operation_rows: list[OperationRow] = field(default_factory=list)
+    """Every row of the "API operations" table (2026-07 layout)."""
     kinds: list[str] = field(default_factory=list)
     anchors: bool = False
     """Action cells carry an empty ``<a id>`` anchor (2020 layouts)."""
@@ -609,17 +622,12 @@ def _read_keys(p: _Page, rows: list[_GridRow], col: dict[str, int]) -> None:
 
 
 def _read_operations(p: _Page, rows: list[_GridRow], col: dict[str, int], prefix: str) -> None:
-    static_values = 0
-    for line, cells, fresh in rows:
+    key_at, values_at = col.get("key"), col.get("values")
+    for line, cells, _ in rows:
         operation = clean(_cell_text(cells[col["operation"]]))
         authorized = compact(_cell_text(cells[col["action"]]))
-        for role in ("key", "values"):
-            i = col.get(role)
-            if i is not None and fresh[i] and clean(_cell_text(cells[i])):
-                static_values += 1
-                break
         service, sep, action = authorized.partition(":")
-        if not operation or not sep or not action:
+        if not operation or not sep or not service or not action:
             p.add(
                 line,
                 Severity.WARNING,
@@ -628,21 +636,15 @@ def _read_operations(p: _Page, rows: list[_GridRow], col: dict[str, int], prefix
                 "'operation -> service:Action'; row not read",
             )
             continue
-        # Operations also authorize other services' actions (iam:PassRole); those belong
-        # to the other service's page.
+        key = compact(_cell_text(cells[key_at])) if key_at is not None else ""
+        values = possible_values(_values(cells[values_at])) if values_at is not None else ()
+        p.operation_rows.append(OperationRow(operation, service, action, key, values, line))
+        # Another service's action (iam:PassRole) is in the service's operations only.
         if prefix and service.lower() == prefix.lower():
             ops = p.operations.setdefault(action.lower(), [])
             if operation not in ops:
                 ops.append(operation)
             p.operation_lines.setdefault(action.lower(), line)
-    if static_values:
-        p.add(
-            None,
-            Severity.INFO,
-            "operation-condition-values",
-            f"{static_values} API-operation row(s) list condition keys with static values; "
-            "the model keeps only which actions an operation authorizes",
-        )
 
 
 def _attach_operations(p: _Page) -> None:
@@ -922,6 +924,7 @@ def parse(
         diagnostics=p.diags,
         # The July 2026 layout prints an action's own keys on each of its rows.
         keys_on_rows=tables_layout == "sar-2026-07",
+        operations=build_operations(p.operation_rows, ref),
     )
 
 

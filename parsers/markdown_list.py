@@ -22,10 +22,11 @@ from markdown-it tokens:
     written as a full row followed by short continuation rows holding only the
     row-spanned-over columns; links are relative ``.md`` paths with titles.
 
-Operations become ``operations`` on the action they authorize (mappings to
-other services' actions, such as ``iam:PassRole``, have no place in this
-service and are reported). Cell rules (``*`` = required, ``[permission only]``,
-"Tagging, Write" access levels, whitespace) live in :mod:`parsers.rows`.
+Operations become the service's ``operations`` (every action each one authorizes,
+other services' such as ``iam:PassRole`` too, with the condition-key values it sets)
+and ``operations`` on each action of the service they authorize. Cell rules (``*`` =
+required, ``[permission only]``, "Tagging, Write" access levels, whitespace) live in
+:mod:`parsers.rows`.
 """
 
 from __future__ import annotations
@@ -60,7 +61,18 @@ from .markdown_table import (
     unknown_table,
 )
 from .model import Diagnostic, PageRef, ParsedPage, Severity
-from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, compact, parse_access_levels
+from .rows import (
+    ActionRow,
+    KeyRow,
+    OperationRow,
+    ResourceRow,
+    build_operations,
+    build_page,
+    clean,
+    compact,
+    parse_access_levels,
+    possible_values,
+)
 
 DESCRIPTION = (
     "The .md rendering of the SAR pages (July 2026 on): API operations, actions as "
@@ -198,6 +210,8 @@ class _Op:
     action: str
     access_level: str
     line: int | None
+    condition_key: str = ""
+    values: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -220,12 +234,13 @@ class _Page:
         self.base = base
         self.actions: list[_Action] = []
         self.ops: list[_Op] = []
+        self.op_rows: list[OperationRow] = []
         self.diags: list[Diagnostic] = []
         self.list_sections = 0
         self.anchors = False
         self.unresolved: list[tuple[str, str, int | None]] = []
-        self.op_details = 0
-        """Condition-key values and SDK clients of the operations section (not carried)."""
+        self.sdk_clients = 0
+        """SDK clients named in the operations section (not carried: see carried.py)."""
 
     def diag(self, line: int | None, severity: Severity, code: str, message: str) -> None:
         self.diags.append(Diagnostic(self.source, line, severity, code, message))
@@ -317,7 +332,7 @@ def _list_operations(node: SyntaxTreeNode, page: _Page) -> None:
                 current = _Op(operation, values[0] if values else "", "", f.line)
                 page.ops.append(current)
             elif f.label == "sdk client":
-                page.op_details += bool(f.text())
+                page.sdk_clients += bool(f.text())
             elif current is None:
                 page.diag(
                     f.line,
@@ -327,8 +342,10 @@ def _list_operations(node: SyntaxTreeNode, page: _Page) -> None:
                 )
             elif f.label == "access level":
                 current.access_level = f.text()
-            elif f.label in ("condition key", "possible value(s)"):
-                page.op_details += bool(f.text())
+            elif f.label == "condition key":
+                current.condition_key = compact(f.text())
+            elif f.label == "possible value(s)":
+                current.values = possible_values(f.values())
             else:
                 page.diag(
                     f.line,
@@ -420,16 +437,15 @@ def _table_operations(table: Table, page: _Page) -> None:
             )
             continue
         values = cell_values(cells.get("iam action", ()))
-        page.op_details += sum(
-            bool(clean(inline_text(cells.get(h, ()))))
-            for h in ("condition key", "possible value(s)")
-        )
+        page.sdk_clients += bool(clean(inline_text(cells.get("sdk client", ()))))
         page.ops.append(
             _Op(
                 operation,
                 values[0] if values else "",
                 clean(inline_text(cells.get("access level", ()))),
                 r.line,
+                compact(inline_text(cells.get("condition key", ()))),
+                possible_values(cell_values(cells.get("possible value(s)", ()))),
             )
         )
 
@@ -454,16 +470,25 @@ def _operations_table(table: Table) -> bool:
 
 
 def _attach_operations(page: _Page, prefix: str | None) -> dict[str, list[str]]:
-    """Operation names per action (lower-cased name), with diagnostics for mappings
-    this service cannot carry."""
+    """Operation names per action of this service (lower-cased name), with diagnostics
+    for mappings that do not fit; :attr:`_Page.rows` gets every well-formed mapping."""
     by_action: dict[str, list[str]] = {}
     actions = {a.name.lower(): a for a in page.actions}
-    foreign: list[_Op] = []
     for op in page.ops:
         service, sep, name = op.action.partition(":")
-        if not sep or not prefix or service.lower() != prefix.lower():
-            foreign.append(op)
+        if not sep or not service or not name:
+            page.diag(
+                op.line,
+                Severity.WARNING,
+                "bad-operation-row",
+                f"operation {op.operation} -> {op.action!r} is not 'service:Action'; not read",
+            )
             continue
+        page.op_rows.append(
+            OperationRow(op.operation, service, name, op.condition_key, op.values, op.line)
+        )
+        if not prefix or service.lower() != prefix.lower():
+            continue  # another service's action (iam:PassRole): in the operations only
         action = actions.get(name.lower())
         if action is None:
             page.diag(
@@ -486,22 +511,13 @@ def _attach_operations(page: _Page, prefix: str | None) -> dict[str, list[str]]:
                 f"operation {op.operation} lists {op.action} as {op.access_level!r}, "
                 f"the actions table as {action.access_level!r}",
             )
-    if foreign:
-        names = sorted({op.action for op in foreign})
-        page.diag(
-            foreign[0].line,
-            Severity.INFO,
-            "operations-other-services",
-            f"{len(foreign)} operation mapping(s) authorize actions of other services "
-            f"({', '.join(names)}); not carried by this service",
-        )
-    if page.op_details:
+    if page.sdk_clients:
         page.diag(
             None,
             Severity.INFO,
-            "operation-details-dropped",
-            f"{page.op_details} condition-key value(s) or SDK client(s) of the API operations "
-            "section are not carried by the catalog",
+            "operation-sdk-clients-dropped",
+            f"{page.sdk_clients} SDK client name(s) of the API operations section are not "
+            "carried (an operation's SDK methods come from AWS's JSON, with their method names)",
         )
     return by_action
 
@@ -600,10 +616,11 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
                 )
             )
     layout = "sar-2026-07-list" if page.list_sections or page.anchors else "sar-2026-07-table"
+    ref = PageRef(
+        source, "markdown-list", layout, page_url, carried.declare("markdown-list", layout)
+    )
     return build_page(
-        PageRef(
-            source, "markdown-list", layout, page_url, carried.declare("markdown-list", layout)
-        ),
+        ref,
         prefix=prefix,
         service_name=name,
         actions=rows,
@@ -612,4 +629,5 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
         diagnostics=page.diags,
         # The July 2026 layout prints an action's own keys on each of its rows.
         keys_on_rows=True,
+        operations=build_operations(page.op_rows, ref),
     )

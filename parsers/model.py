@@ -136,6 +136,9 @@ class Action:
     """Provenance, in a build from several sources (``html``, ``md``, ``json``): those
     that hold this item; each field comes from the first of its service's
     ``field_sources`` among them (see :mod:`iam_catalog.combine`). Empty otherwise."""
+    supported_by: tuple[tuple[str, bool], ...] = ()
+    """AWS's JSON ``SupportedBy``: which IAM features support the action (``("IAM Access
+    Analyzer Policy Generation", True)``), sorted by feature."""
 
     def carries(self, field: str) -> bool:
         """False when this item's source does not carry ``field`` (its value is then
@@ -196,6 +199,54 @@ class ConditionKey:
 
 
 @dataclass(frozen=True, slots=True)
+class AuthorizedAction:
+    """An IAM action an API operation needs, of this service or another (``iam:PassRole``)."""
+
+    service: str
+    """Service prefix of the action."""
+    action: str
+    """Action name."""
+    context: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Condition keys the operation sets when it asks for the action, with their values
+    (``("iam:PassedToService", ("iotdeviceadvisor.amazonaws.com",))``), sorted by key."""
+
+
+@dataclass(frozen=True, slots=True)
+class SdkMethod:
+    """An SDK call of an API operation (AWS's JSON ``SDK``)."""
+
+    package: str
+    """SDK, e.g. ``Boto3``."""
+    client: str
+    """Client name in that SDK, e.g. ``iotdeviceadvisor``."""
+    method: str
+    """Method name, e.g. ``create_suite_definition``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """An API operation of a service and every action it needs (AWS's JSON ``Operations``,
+    the July 2026 layout's "API operations" section)."""
+
+    name: str
+    """Operation name."""
+    authorized_actions: tuple[AuthorizedAction, ...] = ()
+    """The actions it needs, in source order, other services' included."""
+    sdk: tuple[SdkMethod, ...] = ()
+    """Its SDK methods."""
+    not_carried: frozenset[str] = frozenset()
+    """Fields (names of :data:`parsers.carried.OPERATION_FIELDS`) its source does not carry."""
+    page: str = field(default="", compare=False)
+    """Provenance: page id."""
+    line: int | None = field(default=None, compare=False)
+    """Provenance: source line."""
+
+    def carries(self, field: str) -> bool:
+        """False when this operation's source does not carry ``field``."""
+        return field not in self.not_carried
+
+
+@dataclass(frozen=True, slots=True)
 class PageRef:
     """A source page that contributed to a service."""
 
@@ -230,6 +281,8 @@ class ParsedPage:
     """Condition keys in page order."""
     diagnostics: tuple[Diagnostic, ...] = ()
     """Everything the parser could not carry over faithfully."""
+    operations: tuple[Operation, ...] = ()
+    """API operations in page order, where the source has them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +308,8 @@ class Service:
     :data:`iam_catalog.combine.PRECEDENCE`, sorted, the sources of this service that carry
     it, in the order they are taken (an item's field comes from the first of them that
     holds the item, ``item.sources``). Empty for a build from one source."""
+    operations: tuple[Operation, ...] = ()
+    """API operations, sorted by name, where a source has them."""
 
     def carries(self, field: str) -> bool:
         """False when this item's source does not carry ``field`` (its value is then
@@ -323,6 +378,7 @@ def _action_to_dict(a: Action) -> dict[str, Any]:
         "condition_keys": a.condition_keys,
         "dependent_actions": a.dependent_actions,
         "operations": a.operations,
+        "supported_by": dict(a.supported_by),
     }
     for f in a.not_carried:
         if f in out:  # the row fields are nulls in each row
@@ -330,6 +386,36 @@ def _action_to_dict(a: Action) -> dict[str, Any]:
     if a.sources:
         out["sources"] = a.sources
     return out
+
+
+def _operation_to_dict(o: Operation) -> dict[str, Any]:
+    return {
+        "name": o.name,
+        "authorized_actions": [
+            {"service": a.service, "action": a.action, "context": dict(a.context)}
+            for a in o.authorized_actions
+        ],
+        "sdk": None
+        if "sdk" in o.not_carried
+        else [{"package": m.package, "client": m.client, "method": m.method} for m in o.sdk],
+    }
+
+
+def _operation_from_dict(o: Mapping[str, Any], page: str) -> Operation:
+    return Operation(
+        o["name"],
+        tuple(
+            AuthorizedAction(
+                a["service"],
+                a["action"],
+                tuple((k, tuple(v)) for k, v in sorted(a["context"].items())),
+            )
+            for a in o["authorized_actions"]
+        ),
+        tuple(SdkMethod(m["package"], m["client"], m["method"]) for m in o["sdk"] or ()),
+        frozenset({"sdk"}) if o["sdk"] is None else frozenset(),
+        page,
+    )
 
 
 def _page_ref_to_dict(p: PageRef) -> dict[str, Any]:
@@ -395,6 +481,7 @@ def service_to_dict(s: Service) -> dict[str, Any]:
                 )
                 for k in s.condition_keys
             },
+            "operations": [_operation_to_dict(o) for o in s.operations],
         },
         s.not_carried,
     )
@@ -448,6 +535,8 @@ _NULLABLE = frozenset({"access_level", "api_reference"})
 def _action_from_dict(a: Mapping[str, Any], page: str, declared: frozenset[str]) -> Action:
     rows = a["resource_types"] or ()
     nc = (_absent(a, carried.ACTION_FIELDS) - _NULLABLE) | (declared & _NULLABLE)
+    if "supported_by" not in a:  # absent: a catalog written before it had a place
+        nc |= {"supported_by"}
     for r in rows:
         nc |= {f"resource_types.{f}" for f in _absent(r, carried.ROW_FIELDS)}
     if not rows:  # an action without rows says nothing about row fields
@@ -471,6 +560,7 @@ def _action_from_dict(a: Mapping[str, Any], page: str, declared: frozenset[str])
         condition_keys=_strings(a["condition_keys"]),
         dependent_actions=_strings(a["dependent_actions"]),
         operations=_strings(a["operations"]),
+        supported_by=tuple(sorted((a.get("supported_by") or {}).items())),
         not_carried=frozenset(nc),
         sources=tuple(a.get("sources", ())),
         page=page,
@@ -505,6 +595,7 @@ _EMPTY: dict[str, Any] = {
     "operations": (),
     "arn_formats": (),
     "types": (),
+    "supported_by": (),
 }
 _ROW_EMPTY: dict[str, Any] = {
     "resource_types.required": ("required", False),
@@ -603,9 +694,13 @@ def catalog_from_dict(d: Mapping[str, Any]) -> Catalog:
             )
             for _, k in sorted(s["condition_keys"].items())
         )
+        # Absent (version 1, and version 2 before operations had a place): not carried.
         service_nc = _absent(s, carried.SERVICE_FIELDS) | (
             carried.for_item(declared, "service") - {"actions"}
         )
+        if "operations" not in s:
+            service_nc |= {"operations"}
+        operations = tuple(_operation_from_dict(o, first_page) for o in s.get("operations") or ())
         services.append(
             Service(
                 s["prefix"],
@@ -616,6 +711,7 @@ def catalog_from_dict(d: Mapping[str, Any]) -> Catalog:
                 condition_keys,
                 service_nc,
                 tuple((f, tuple(v)) for f, v in sorted(s.get("field_sources", {}).items())),
+                operations,
             )
         )
     src = d["source"]
@@ -755,6 +851,10 @@ CATALOG_SCHEMA: dict[str, Any] = {
                 "dependent_actions": _STRINGS_OR_NULL,
                 "operations": _STRINGS_OR_NULL,
                 "sources": _SOURCE_NAMES,
+                "supported_by": {
+                    "type": ["object", "null"],
+                    "additionalProperties": {"type": "boolean"},
+                },
             },
         },
         "resource_type": {
@@ -766,6 +866,45 @@ CATALOG_SCHEMA: dict[str, Any] = {
                 "arn_formats": _STRINGS_OR_NULL,
                 "condition_keys": _STRINGS_OR_NULL,
                 "sources": _SOURCE_NAMES,
+            },
+        },
+        "operation": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name", "authorized_actions", "sdk"],
+            "properties": {
+                "name": _NAME,
+                "authorized_actions": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["service", "action", "context"],
+                        "properties": {
+                            "service": _NAME,
+                            "action": _NAME,
+                            "context": {"type": "object", "additionalProperties": _STRINGS},
+                        },
+                    },
+                },
+                "sdk": {
+                    "anyOf": [
+                        {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["package", "client", "method"],
+                                "properties": {
+                                    "package": {"type": "string"},
+                                    "client": {"type": "string"},
+                                    "method": {"type": "string"},
+                                },
+                            },
+                        },
+                        {"type": "null"},
+                    ]
+                },
             },
         },
         "condition_key": {
@@ -800,6 +939,12 @@ CATALOG_SCHEMA: dict[str, Any] = {
                     "additionalProperties": {"$ref": "#/$defs/condition_key"},
                 },
                 "field_sources": {"type": "object", "additionalProperties": _SOURCE_NAMES},
+                "operations": {
+                    "anyOf": [
+                        {"type": "array", "items": {"$ref": "#/$defs/operation"}},
+                        {"type": "null"},
+                    ]
+                },
             },
         },
     },

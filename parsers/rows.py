@@ -19,8 +19,10 @@ from . import carried
 from .model import (
     AccessLevel,
     Action,
+    AuthorizedAction,
     ConditionKey,
     Diagnostic,
+    Operation,
     PageRef,
     ParsedPage,
     ResourceType,
@@ -58,6 +60,27 @@ class ActionRow(NamedTuple):
     """Link on the action name, if any."""
     operations: tuple[str, ...] = ()
     """API operations authorising this action, where the source says so."""
+    supported_by: tuple[tuple[str, bool], ...] = ()
+    """AWS's JSON ``SupportedBy`` of the action (on any one of its rows)."""
+
+
+class OperationRow(NamedTuple):
+    """One row of the July 2026 layout's "API operations" table: an operation and one
+    action it authorises (``iam:PassRole`` as well as the service's own), with the
+    condition key the operation sets for it and its possible values."""
+
+    operation: str
+    """Operation name."""
+    service: str
+    """Prefix of the authorised action, as the page writes it."""
+    action: str
+    """Name of the authorised action."""
+    condition_key: str = ""
+    """Condition key with static values for this operation and action, if any."""
+    values: tuple[str, ...] = ()
+    """The key's possible values, in page order."""
+    line: int | None = None
+    """Source line of the row."""
 
 
 class ResourceRow(NamedTuple):
@@ -391,6 +414,7 @@ def _build_action(
         not_carried.for_action(bool(resource_types), len(levels) > 1),
         page,
         first.line,
+        supported_by=next((r.supported_by for r in rows if r.supported_by), ()),
     )
     return emptied(action)
 
@@ -498,6 +522,38 @@ def _bidi_names(page: ParsedPage, d: _Diags) -> None:
     )
 
 
+def possible_values(values: Iterable[str]) -> tuple[str, ...]:
+    """An "API operations" row's possible values: one per paragraph or line, and the
+    ``.md`` rendering joins them with commas (``braket.amazonaws.com,
+    sagemaker.amazonaws.com``); no value holds a comma or a space."""
+    return tuple(v for value in values for v in compact(value).split(",") if v)
+
+
+def build_operations(rows: Iterable[OperationRow], ref: PageRef) -> tuple[Operation, ...]:
+    """The operations of an "API operations" table, in page order: rows of one operation
+    give its authorised actions in row order; a row naming the action of the row before
+    it in the same operation adds a condition key to that action's context."""
+    not_carried = carried.for_item(ref.not_carried, "operation")
+    found: dict[str, tuple[str, int | None, list[AuthorizedAction]]] = {}
+    for r in rows:
+        needs = found.setdefault(r.operation.lower(), (r.operation, r.line, []))[2]
+        context = ((r.condition_key, r.values),) if r.condition_key else ()
+        last = needs[-1] if needs else None
+        if (
+            context
+            and last is not None
+            and (last.service, last.action) == (r.service, r.action)
+            and r.condition_key not in dict(last.context)
+        ):
+            needs[-1] = replace(last, context=tuple(sorted(last.context + context)))
+            continue
+        needs.append(AuthorizedAction(r.service, r.action, context))
+    return tuple(
+        Operation(name, tuple(needs), (), not_carried, ref.page, line)
+        for name, line, needs in found.values()
+    )
+
+
 def build_page(
     ref: PageRef,
     *,
@@ -508,10 +564,12 @@ def build_page(
     keys: Iterable[KeyRow] = (),
     diagnostics: Iterable[Diagnostic] = (),
     keys_on_rows: bool = False,
+    operations: Iterable[Operation] = (),
 ) -> ParsedPage:
     """Normalise the rows of one page into a :class:`ParsedPage`. ``keys_on_rows``: the
     layout prints an action's own condition keys on each of its resource-type rows (the
-    July 2026 layout); they are read back onto the action."""
+    July 2026 layout); they are read back onto the action. ``operations``: the page's API
+    operations (:func:`build_operations` for a table of them)."""
     d = _Diags(ref.page)
     d.items.extend(diagnostics)
     nc = _NotCarried(ref.not_carried)
@@ -544,6 +602,7 @@ def build_page(
         resource_types=tuple(resource_types),
         condition_keys=tuple(condition_keys),
         diagnostics=(),
+        operations=tuple(operations),
     )
     _bidi_names(page, d)
     return replace(page, diagnostics=tuple(d.items))

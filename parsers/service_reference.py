@@ -11,7 +11,14 @@ One JSON document per service (``servicereference.us-east-1.amazonaws.com/v1/<sv
      "Resources": [{"Name": "object", "ARNFormats": [...], "ConditionKeys": [...]}],
      "ConditionKeys": [{"Name": "s3:authType", "Types": ["String"]}],
      "Operations": [{"Name": "AbortMultipartUpload",
-                     "AuthorizedActions": [{"Name": "AbortMultipartUpload", "Service": "s3"}]}]}
+                     "AuthorizedActions": [{"Name": "AbortMultipartUpload", "Service": "s3"}],
+                     "SDK": [{"Name": "s3", "Method": "abort_multipart_upload",
+                              "Package": "Boto3"}]}]}
+
+An action also has ``SupportedBy`` (IAM features -> true/false), and an operation's
+authorised action may be another service's, with the condition values the operation sets
+(``{"Name": "PassRole", "Service": "iam", "Context": {"iam:PassedToService":
+["iotdeviceadvisor.amazonaws.com"]}}``): all kept (the service's ``operations``).
 
 The access level is four booleans: all false means Read, several true means several
 access levels (``IsTaggingOnly`` and ``IsWrite`` together are "Tagging, Write", as the
@@ -29,7 +36,16 @@ from typing import Any
 import orjson
 
 from . import carried
-from .model import AccessLevel, Diagnostic, PageRef, ParsedPage, Severity
+from .model import (
+    AccessLevel,
+    AuthorizedAction,
+    Diagnostic,
+    Operation,
+    PageRef,
+    ParsedPage,
+    SdkMethod,
+    Severity,
+)
 from .rows import ActionRow, KeyRow, ResourceRow, build_page, compact
 
 DESCRIPTION = "AWS's programmatic service reference JSON (servicereference.us-east-1.amazonaws.com)"
@@ -135,26 +151,64 @@ def _access_level(action: Mapping[str, Any], d: _Diags) -> str:
     return ", ".join(levels) if levels else AccessLevel.READ.value
 
 
-def _operations(data: Mapping[str, Any], prefix: str, d: _Diags) -> dict[str, list[str]]:
-    """Lower-cased action name of this service -> the operations that authorize it."""
+def _context(
+    a: Mapping[str, Any], where: str, d: _Diags
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """An authorized action's ``Context``: condition key -> the values the operation sets."""
+    value = a.get("Context")
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        d.add(Severity.WARNING, "bad-field", f"{where} Context is not an object; not read")
+        return ()
+    return tuple((k, _strings(v, f"{where} Context {k}", d)) for k, v in sorted(value.items()))
+
+
+def _sdk(op: Mapping[str, Any], d: _Diags) -> tuple[SdkMethod, ...]:
+    out: list[SdkMethod] = []
+    for i, m in enumerate(_list(op.get("SDK"), f"operation {op['Name']} SDK", d)):
+        fields = [m.get(f) if isinstance(m, dict) else None for f in ("Package", "Name", "Method")]
+        if not all(isinstance(f, str) for f in fields):
+            d.add(Severity.WARNING, "bad-entry", f"operation {op['Name']}: SDK[{i}] not read")
+            continue
+        out.append(SdkMethod(*fields))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _operations(
+    data: Mapping[str, Any], prefix: str, source: str, d: _Diags
+) -> tuple[dict[str, list[str]], list[Operation]]:
+    """Lower-cased action name of this service -> the operations that authorize it, and
+    every operation with every action it needs (other services' too: ``iam:PassRole``
+    with the ``iam:PassedToService`` value it sets) and its SDK methods."""
     found: dict[str, list[str]] = {}
+    operations: list[Operation] = []
     for op in _entries(data, "Operations", d):
         authorized = op.get("AuthorizedActions") or []
         if not isinstance(authorized, list):
             d.add(Severity.WARNING, "bad-field", f"operation {op['Name']}: bad AuthorizedActions")
             continue
+        needs: list[AuthorizedAction] = []
         for a in authorized:
-            if not isinstance(a, dict) or not isinstance(a.get("Name"), str):
+            if (
+                not isinstance(a, dict)
+                or not isinstance(a.get("Name"), str)
+                or not isinstance(a.get("Service"), str)
+            ):
                 d.add(Severity.WARNING, "bad-entry", f"operation {op['Name']}: bad action entry")
                 continue
-            # Operations also authorize other services' actions (s3-object-lambda,
-            # iam:PassRole): those belong to the other service's document.
-            if str(a.get("Service", "")).lower() != prefix.lower():
+            service = a["Service"]
+            where = f"operation {op['Name']} {service}:{a['Name']}"
+            needs.append(AuthorizedAction(service, a["Name"], _context(a, where, d)))
+            # Another service's action (s3-object-lambda, iam:PassRole) is listed in this
+            # service's operations only, not as an action of this service.
+            if service.lower() != prefix.lower():
                 continue
             ops = found.setdefault(a["Name"].lower(), [])
             if op["Name"] not in ops:
                 ops.append(op["Name"])
-    return found
+        operations.append(Operation(op["Name"], tuple(needs), _sdk(op, d), page=source))
+    return found, operations
 
 
 def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
@@ -183,7 +237,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
         "dependent actions; they are recorded as not carried (null), never as empty",
     )
 
-    operations = _operations(data, prefix, d)
+    operations, service_operations = _operations(data, prefix, source, d)
     actions: list[ActionRow] = []
     defined: set[str] = set()
     for action in _entries(data, "Actions", d):
@@ -216,6 +270,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
                     action.get("ActionConditionKeys"), f"{name} ActionConditionKeys", d
                 ),
                 operations=tuple(operations.get(name.lower(), ())),
+                supported_by=_supported_by(action, d),
             )
         )
     for name in operations:
@@ -224,7 +279,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
                 Severity.WARNING,
                 "operation-unknown-action",
                 f"an operation authorizes {prefix}:{name}, which Actions does not define; "
-                "not carried",
+                "kept in the service's operations only",
             )
 
     resources = [
@@ -251,4 +306,16 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
         resources=resources,
         keys=keys,
         diagnostics=d.items,
+        operations=service_operations,
     )
+
+
+def _supported_by(action: Mapping[str, Any], d: _Diags) -> tuple[tuple[str, bool], ...]:
+    """``SupportedBy``: IAM feature -> whether it supports the action, sorted."""
+    value = action.get("SupportedBy")
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not all(isinstance(v, bool) for v in value.values()):
+        d.add(Severity.WARNING, "bad-field", f"{action['Name']}: SupportedBy not read")
+        return ()
+    return tuple(sorted(value.items()))

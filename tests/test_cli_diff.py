@@ -25,9 +25,13 @@ def test_diff_of_a_catalog_with_itself_exits_0_and_says_no_changes(capsys):
         f"| built from | {label} | {label} |\n\n**No changes.**\n"
     )
     # the 2023 pages carry one access level and no operations: not compared, and said so
+    either = "not carried by either side (old: html sar-2023; new: html sar-2023)"
+    services = "3 services (`iot1click`, `s3`, `sqs`)"
     assert out.endswith(
-        "- `action.operations`: not carried by either side (old: html sar-2023; new: html "
-        "sar-2023) — 3 services (`iot1click`, `s3`, `sqs`)\n"
+        "".join(
+            f"- `{field}`: {either} — {services}\n"
+            for field in ("action.operations", "action.supported_by", "service.operations")
+        )
     )
     assert err == ""
 

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import pytest
 
-from iam_catalog.parsers import flat_text, pipe_text
+from iam_catalog.parsers import carried, flat_text, pipe_text
 from iam_catalog.parsers.detect import detect
 from iam_catalog.parsers.model import (
     AccessLevel,
@@ -45,6 +45,8 @@ def page_to_dict(page: ParsedPage) -> dict[str, Any]:
         page.actions,
         page.resource_types,
         page.condition_keys,
+        carried.for_item(page.ref.not_carried, "service"),
+        page.operations,
     )
     d = orjson.loads(orjson.dumps(service_to_dict(service)))  # tuples -> JSON lists
     d["format"] = page.ref.format

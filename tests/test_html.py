@@ -270,7 +270,27 @@ def test_html_2026_07_operations_go_to_each_authorized_action_of_this_service(ju
     assert action(july_2026, "SearchDevices").operations == ("SearchDevices",)
     # iam:PassRole is authorized by CreateJob too, but it is another service's action
     assert all("PassRole" not in a.name for a in july_2026.actions)
-    assert ("info", "operation-condition-values") in codes(july_2026)
+    # ... kept in the page's operations, with the values the operation sets for its key
+    ops = {o.name: o for o in july_2026.operations}
+    assert list(ops) == [
+        "CancelJob",
+        "CreateJob",
+        "CreateQuantumTask",
+        "SearchDevices",
+        "TagResource",
+        "UntagResource",
+    ]
+    assert [(a.service, a.action, a.context) for a in ops["CreateJob"].authorized_actions] == [
+        ("braket", "CreateJob", ()),
+        ("braket", "TagResource", ()),
+        (
+            "iam",
+            "PassRole",
+            (("iam:PassedToService", ("braket.amazonaws.com", "sagemaker.amazonaws.com")),),
+        ),
+    ]
+    # the layout has no SDK methods
+    assert all(not o.carries("sdk") and o.sdk == () for o in ops.values())
 
 
 def test_html_2026_07_rowspan_with_access_level_in_the_last_column(july_2026):

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
-from iam_catalog.parsers import html, markdown_list, markdown_table
+from iam_catalog.parsers import carried, html, markdown_list, markdown_table
 from iam_catalog.parsers.detect import detect
 from iam_catalog.parsers.model import (
     AccessLevel,
@@ -51,6 +51,8 @@ def page_facts(page: ParsedPage) -> dict[str, Any]:
                 actions=page.actions,
                 resource_types=page.resource_types,
                 condition_keys=page.condition_keys,
+                not_carried=carried.for_item(page.ref.not_carried, "service"),
+                operations=page.operations,
             )
         )
     )
@@ -61,6 +63,7 @@ def page_facts(page: ParsedPage) -> dict[str, Any]:
         "actions": service["actions"],
         "resource_types": service["resource_types"],
         "condition_keys": service["condition_keys"],
+        "operations": service["operations"],
         "diagnostics": sorted({(d.severity.value, d.code) for d in page.diagnostics}),
     }
 

@@ -139,8 +139,9 @@ def test_csv_tables_have_declared_columns_and_one_row_per_resource_row():
     buf = io.StringIO()
     write_csv(catalog, "actions.csv", buf)
     assert buf.getvalue().splitlines()[1] == (
-        # the last cell: sources, empty in a build of one source
-        "elasticloadbalancing,AddTags,Adds tags,Tagging,Tagging,false,,loadbalancer*,,,,,"
+        # the last cells: supported_by (AWS's JSON only), not_carried (none declared by these
+        # hand-made pages) and sources (empty in a build of one source)
+        "elasticloadbalancing,AddTags,Adds tags,Tagging,Tagging,false,,loadbalancer*,,,,,,"
     )
 
 

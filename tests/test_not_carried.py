@@ -128,6 +128,9 @@ def test_july_2026_layouts_do_not_carry_dependent_actions():
     assert set(built.ref.not_carried) == {
         "action.dependent_actions",
         "action.resource_types.dependent_actions",
+        # only AWS's JSON has these
+        "action.supported_by",
+        "operation.sdk",
     }
     with_rows = [a for a in built.actions if a.resource_types]
     assert with_rows and all(not a.carries("resource_types.dependent_actions") for a in with_rows)

@@ -93,6 +93,15 @@ def combine_service(held: Mapping[str, Service]) -> Service:
         (held[s] for s in PRECEDENCE["service.name"] if s in held and held[s].carries("name")),
         None,
     )
+    # the operations with every action they authorise, from one source, as a whole
+    operated = next(
+        (
+            held[s]
+            for s in PRECEDENCE["service.operations"]
+            if s in held and held[s].carries("operations")
+        ),
+        None,
+    )
     not_carried = frozenset.intersection(*(held[s].not_carried for s in holders))
     items: dict[str, tuple[Any, ...]] = {}
     for item_type, attr in ITEM_KINDS:
@@ -113,6 +122,7 @@ def combine_service(held: Mapping[str, Service]) -> Service:
         condition_keys=items["condition_keys"],
         not_carried=not_carried,
         field_sources=_field_sources(held),
+        operations=operated.operations if operated is not None else (),
     )
 
 

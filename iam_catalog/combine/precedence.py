@@ -57,6 +57,7 @@ GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "condition_keys": ("condition_keys",),
         "dependent_actions": ("dependent_actions",),
         "operations": ("operations",),
+        "supported_by": ("supported_by",),
     },
     "resource_type": {
         "name": ("name",),
@@ -73,6 +74,7 @@ GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
 
 PRECEDENCE: dict[str, tuple[str, ...]] = {
     "service.name": _PAGES_FIRST,
+    "service.operations": _JSON_FIRST,
     "action.name": _PAGES_FIRST,
     "action.description": _PAGES_FIRST,
     "action.access_levels": _JSON_FIRST,
@@ -82,6 +84,7 @@ PRECEDENCE: dict[str, tuple[str, ...]] = {
     "action.condition_keys": _PAGES_FIRST,
     "action.dependent_actions": _PAGES_FIRST,
     "action.operations": _JSON_FIRST,
+    "action.supported_by": _JSON_FIRST,
     "resource_type.name": _PAGES_FIRST,
     "resource_type.arn_formats": _PAGES_FIRST,
     "resource_type.condition_keys": _PAGES_FIRST,
