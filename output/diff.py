@@ -24,7 +24,9 @@ How values compare:
   ``access_level`` change.
 
 Beyond the kinds DESIGN.md lists, ``service_changed`` carries a service's
-``name`` (or a case-only change of its ``prefix``) and is counted as
+``name`` (or a case-only change of its ``prefix``) and its API operations
+(``operations[Name]`` added or removed, ``operations[Name].authorized_actions``,
+``.context``, ``.sdk``; compared only where both sides carry them) and is counted as
 ``services_changed`` in the summary.
 
 A changed entry carries the whole old and new value (lists in catalog order);
@@ -42,10 +44,11 @@ Severity (the most severe rule that applies wins):
   does not carry its actions (a diagnostic in :data:`SOURCE_GAP_CODES`) are
   ``info`` removals, as the catalog cannot tell a removal from a gap.
 - ``security``: an access level changed to or from ``Permissions management``
-  or ``Write``; a dependent action the action did not have before; a new action
-  with ``Permissions management`` access, or one that can pass roles
-  (``iam:PassRole`` among its dependent actions), unless the old source did not
-  carry that service's actions.
+  or ``Write``; a dependent action the action did not have before; an API operation
+  that newly authorises ``iam:PassRole`` (a new operation, or one gaining it); a new
+  action with ``Permissions management`` access, or one that can pass roles
+  (``iam:PassRole`` among its dependent actions, or authorised with it by one of its
+  service's operations), unless the old source did not carry that service's actions.
 - ``info``: everything else.
 """
 
@@ -64,6 +67,7 @@ from iam_catalog.parsers.model import (
     Catalog,
     CatalogSource,
     ConditionKey,
+    Operation,
     ResourceType,
     ResourceTypeRow,
     Service,
@@ -155,6 +159,9 @@ class Change:
     )
     """The item itself (the new one, else the old), for reports: an added action's access
     levels and description, links to its page and API reference. Not in the JSON."""
+    passes_roles: str | None = dataclasses.field(default=None, compare=False)
+    """For an added action that can pass roles, how (:func:`pass_role_routes`), for
+    reports. Not in the JSON."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (DESIGN.md, "Diff")."""
@@ -423,17 +430,80 @@ PASS_ROLE = "iam:passrole"
 """A dependent action by which an action can hand a role to a service (lower-cased)."""
 
 
-def _added_severity(item: Service | Action | ResourceType | ConditionKey) -> ChangeSeverity:
+def _authorises(o: Operation, service: str, action: str) -> bool:
+    return any(
+        a.service.lower() == service and a.action.lower() == action for a in o.authorized_actions
+    )
+
+
+def pass_role_routes(service: Service) -> dict[str, str]:
+    """Lower-cased name of each action of ``service`` that can pass roles by an operation
+    -> ``"iam:PassRole (with operation X)"``: operation X authorises ``iam:PassRole`` and
+    the action, which is X's own (of the same name; else every action of the service X
+    authorises). AWS's JSON and the July 2026 layout, which have no dependent actions, say
+    it so: the HTML lists ``iam:PassRole`` as a dependent action of ``CreateJob``, not of
+    ``TagResource``, which operation ``CreateJob`` also authorises."""
+    prefix = service.prefix.lower()
+    routes: dict[str, str] = {}
+    for o in service.operations:
+        if not _authorises(o, "iam", "passrole"):
+            continue
+        own = [a.action.lower() for a in o.authorized_actions if a.service.lower() == prefix]
+        named = [a for a in own if a == o.name.lower()]
+        for a in named or own:
+            routes.setdefault(a, f"iam:PassRole (with operation {o.name})")
+    return routes
+
+
+def pass_role_route(action: Action, routes: dict[str, str] | None = None) -> str | None:
+    """How ``action`` can pass roles: ``iam:PassRole`` among its dependent actions (as the
+    page writes it), else authorised with it by one of its service's operations
+    (``routes``, :func:`pass_role_routes`); None when it cannot."""
+    for d in (
+        *action.dependent_actions,
+        *(d for r in action.resource_types for d in r.dependent_actions),
+    ):
+        if d.lower() == PASS_ROLE:
+            return d
+    return (routes or {}).get(action.name.lower())
+
+
+def _added_severity(
+    item: Service | Action | ResourceType | ConditionKey, passes_roles: str | None = None
+) -> ChangeSeverity:
     """A new action with Permissions management access, or one that can pass roles
-    (``iam:PassRole`` among its dependent actions), is ``security``; other additions
-    are ``info``."""
+    (``passes_roles``: ``iam:PassRole`` among its dependent actions, or authorised with it
+    by an operation), is ``security``; other additions are ``info``."""
     if not isinstance(item, Action):
         return ChangeSeverity.INFO
     if AccessLevel.PERMISSIONS_MANAGEMENT in (item.access_level, *item.access_levels):
         return ChangeSeverity.SECURITY
-    if PASS_ROLE in _action_dependents(item):
+    if passes_roles is not None or PASS_ROLE in _action_dependents(item):
         return ChangeSeverity.SECURITY
     return ChangeSeverity.INFO
+
+
+def _authorised(o: Operation) -> tuple[str, ...]:
+    """An operation's authorised actions as ``service:Action``, in source order."""
+    return tuple(f"{a.service}:{a.action}" for a in o.authorized_actions)
+
+
+def _contexts(o: Operation) -> tuple[str, ...]:
+    """``iam:PassRole[iam:PassedToService=a|b]`` for each condition key an operation sets
+    for an action it authorises (values sorted: a set), as the CSV writes it."""
+    return tuple(
+        f"{a.service}:{a.action}[{key}={'|'.join(sorted(values))}]"
+        for a in o.authorized_actions
+        for key, values in a.context
+    )
+
+
+def _sdk(o: Operation) -> tuple[str, ...]:
+    return tuple(f"{m.package} {m.client}.{m.method}" for m in o.sdk)
+
+
+def _supported_by(a: Action) -> tuple[str, ...]:
+    return tuple(f"{feature}={'true' if on else 'false'}" for feature, on in a.supported_by)
 
 
 # --------------------------------------------------------------------------- per kind
@@ -459,9 +529,10 @@ class _ServiceDiff:
         field: str | None = None,
         old: Value = None,
         new: Value = None,
+        passes_roles: str | None = None,
     ) -> None:
         self.changes.append(
-            Change(kind, self.service, severity, item, field, old, new, self.subject)
+            Change(kind, self.service, severity, item, field, old, new, self.subject, passes_roles)
         )
 
     def name(
@@ -474,7 +545,7 @@ class _ServiceDiff:
     def keyset(
         self,
         kind: ChangeKind,
-        item: str,
+        item: str | None,
         field: str,
         old: tuple[str, ...],
         new: tuple[str, ...],
@@ -533,6 +604,8 @@ class _ServiceDiff:
             self.add(kind, info, item, "api_reference", old.api_reference, new.api_reference)
         if both("operations"):
             self.keyset(kind, item, "operations", old.operations, new.operations)
+        if old.supported_by != new.supported_by and both("supported_by"):
+            self.add(kind, info, item, "supported_by", _supported_by(old), _supported_by(new))
         deps = both("dependent_actions")
 
         def keys_severity(before: tuple[str, ...], after: tuple[str, ...]) -> ChangeSeverity:
@@ -628,6 +701,51 @@ class _ServiceDiff:
                         deps_severity,
                     )
 
+    # ----------------------------------------------------------- operations
+
+    def operations(self, old: Service, new: Service) -> None:
+        """The service's API operations, matched by name, where both sides carry them:
+        ``service_changed`` entries with field ``operations[Name]`` (added: old None;
+        removed: new None; values the ``service:Action`` it authorises) or
+        ``operations[Name].authorized_actions``, ``.context``, ``.sdk``. An operation
+        that newly authorises ``iam:PassRole`` (new, or gaining it) is ``security``."""
+        if not (old.carries("operations") and new.carries("operations")):
+            return
+        self.subject = None
+        kind, info = ChangeKind.SERVICE_CHANGED, ChangeSeverity.INFO
+        old_by = {o.name.lower(): o for o in old.operations}
+        new_by = {o.name.lower(): o for o in new.operations}
+
+        def gains_pass_role(before: tuple[str, ...], after: tuple[str, ...]) -> ChangeSeverity:
+            return ChangeSeverity.SECURITY if PASS_ROLE in _lost(after, before) else info
+
+        for key in sorted(new_by.keys() | old_by.keys()):
+            before, after = old_by.get(key), new_by.get(key)
+            if before is None and after is not None:
+                added = _authorised(after)
+                self.add(
+                    kind, gains_pass_role((), added), None, f"operations[{after.name}]", None, added
+                )
+            elif after is None and before is not None:
+                field = f"operations[{before.name}]"
+                self.add(kind, info, None, field, _authorised(before), None)
+            elif before is not None and after is not None:
+                label = f"operations[{after.name}]"
+                self.name(kind, None, before.name, after.name, f"{label}.name")
+                self.keyset(
+                    kind,
+                    None,
+                    f"{label}.authorized_actions",
+                    _authorised(before),
+                    _authorised(after),
+                    gains_pass_role,
+                )
+                self.keyset(kind, None, f"{label}.context", _contexts(before), _contexts(after))
+                if before.carries("sdk") and after.carries("sdk"):
+                    self.keyset(kind, None, f"{label}.sdk", _sdk(before), _sdk(after))
+                self.not_carried[0].add(("operation", before.not_carried))
+                self.not_carried[1].add(("operation", after.not_carried))
+
     # ----------------------------------------------------------- resource types
 
     def resource_type(self, old: ResourceType, new: ResourceType) -> None:
@@ -670,14 +788,16 @@ class _ServiceDiff:
         compare: Callable[[Any, Any], None],
         removal: ChangeSeverity = ChangeSeverity.BREAKING,
         rate_additions: bool = True,
+        routes: dict[str, str] | None = None,
     ) -> None:
         old_by, new_by = _index(olds, _item_name), _index(news, _item_name)
         added, removed = ChangeKind(f"{item_type}_added"), ChangeKind(f"{item_type}_removed")
         for key in sorted(new_by.keys() - old_by.keys()):
             item = new_by[key]
             self.subject = None if isinstance(item, Service) else item
-            rated = _added_severity(item) if rate_additions else ChangeSeverity.INFO
-            self.add(added, rated, _item_name(item))
+            passes = pass_role_route(item, routes) if isinstance(item, Action) else None
+            rated = _added_severity(item, passes) if rate_additions else ChangeSeverity.INFO
+            self.add(added, rated, _item_name(item), passes_roles=passes)
         for key in sorted(old_by.keys() - new_by.keys()):
             item = old_by[key]
             self.subject = None if isinstance(item, Service) else item
@@ -746,6 +866,7 @@ def _service_changes(
         ChangeSeverity.INFO if new_gap else ChangeSeverity.BREAKING,
         # actions the old source did not carry are not new: no security rating for them
         rate_additions=not old_gap,
+        routes=pass_role_routes(n) if n else None,
     )
     sd.items(
         o.resource_types if o else (),
@@ -760,6 +881,7 @@ def _service_changes(
         sd.condition_key,
     )
     if old is not None and new is not None:
+        sd.operations(old, new)
         not_compared.extend(sd.fields_not_compared(old, new))
     return iter(sd.changes)
 

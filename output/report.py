@@ -32,13 +32,13 @@ import orjson
 from iam_catalog.parsers.model import Action, ResourceTypeRow
 
 from .diff import (
-    PASS_ROLE,
     SUMMARY_KEYS,
     CatalogDiff,
     Change,
     ChangeKind,
     ChangeSeverity,
     Value,
+    pass_role_route,
 )
 
 FORMATS = ("json", "md", "html")
@@ -223,9 +223,9 @@ def md_line(c: Change) -> str:
             line += f" ({md_text(levels_text(a), 80)})"
             if a.description:
                 line += f" — {md_text(a.description, 200)}"
-            passes = [x for x in _dependents(a) if x.lower() == PASS_ROLE]
+            passes = c.passes_roles or pass_role_route(a)
             if passes:
-                line += f"; can pass roles ({md_code(passes[0])})"
+                line += f"; can pass roles ({md_code(passes)})"
         return line
     subject = (
         "service"
@@ -683,9 +683,9 @@ def _html_item_detail(c: Change) -> str:
     parts = [f'<span class="lvl">{_h(levels_text(a))}</span>']
     if a.description:
         parts.append(f'<span class="text">{_h(a.description)}</span>')
-    deps = [d for d in _dependents(a) if d.lower() == PASS_ROLE]
-    if deps:
-        parts.append(f"can pass roles: <code>{_h(deps[0])}</code>")
+    passes = c.passes_roles or pass_role_route(a)
+    if passes:
+        parts.append(f"can pass roles: <code>{_h(passes)}</code>")
     return "<br>".join(parts)
 
 
@@ -696,7 +696,8 @@ def _dependents(a: Action) -> list[str]:
 _SEV_INDEX = {sev: i for i, sev in enumerate(ChangeSeverity)}
 _VERBS = ("added", "removed", "changed")
 _TYPES = tuple(_ITEM_LABEL)
-_KEY_FIELDS = re.compile(r"(condition_keys|dependent_actions)$")
+# Fields whose values are names a search may ask for (an operation's are its actions).
+_KEY_FIELDS = re.compile(r"(condition_keys|dependent_actions|authorized_actions|operations\[.*\])$")
 
 
 def _search_tokens(c: Change) -> list[str]:
@@ -733,7 +734,7 @@ def why(c: Change) -> str:
         return "removed: policies naming it no longer match"
     if c.kind.verb == "added":
         a = c.subject
-        if isinstance(a, Action) and any(d.lower() == PASS_ROLE for d in _dependents(a)):
+        if c.passes_roles or (isinstance(a, Action) and pass_role_route(a)):
             return "a new action that can pass roles"
         return "a new action that manages permissions"
     field = c.field or ""
@@ -744,6 +745,8 @@ def why(c: Change) -> str:
         if c.severity is ChangeSeverity.BREAKING:
             return "a new required row: the action now needs that resource"
         return "a new dependent action"
+    if field.startswith("operations["):
+        return "an API operation that newly authorises iam:PassRole"
     if field.endswith(".required"):
         return "the row became required"
     if field == "arn_formats":
