@@ -29,7 +29,7 @@ depends on the order files were read in.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import fields, replace
 from typing import Any, TypeVar
 
@@ -284,6 +284,23 @@ def _service_name(pages: list[ParsedPage], not_carried: frozenset[str]) -> str:
     return names[0] if names else pages[0].prefix or ""
 
 
+def _name_conflicts(prefix: str, kept: str, current: list[ParsedPage]) -> Iterator[Diagnostic]:
+    """A ``merge-conflict`` for each page of the prefix's newest layout that names the
+    service otherwise than the name kept (2024-12 wisdom: "Amazon Connect Wisdom" on the
+    older file, "Amazon Q in Connect" on the newer; the first page by id gives the name)."""
+    first = next((p for p in current if p.service_name == kept), current[0])
+    for page in current:
+        if page.service_name and page.service_name != kept:
+            yield Diagnostic(
+                page.ref.page,
+                None,
+                Severity.WARNING,
+                "merge-conflict",
+                f"{prefix}: service name {page.service_name!r} differs from "
+                f"{kept!r} of page {first.ref.page}; {kept!r} kept",
+            )
+
+
 def merge(
     pages: Iterable[ParsedPage],
     source: CatalogSource,
@@ -325,10 +342,12 @@ def merge(
         current = [p for p in group if layout_recency(p.ref.layout) == newest]
         diags.extend(_superseded(prefix, p, current) for p in group[len(current) :])
         not_carried = _service_not_carried(current)
+        name = _service_name(current, not_carried)
+        diags.extend(_name_conflicts(prefix, name, current))
         services.append(
             Service(
                 prefix=prefix,
-                name=_service_name(current, not_carried),
+                name=name,
                 pages=tuple(p.ref for p in group),
                 actions=_merge_items(prefix, "action", current, "actions", diags),
                 resource_types=_merge_items(

@@ -44,7 +44,7 @@ from itertools import islice
 
 from . import carried
 from .model import Diagnostic, PageRef, ParsedPage, Severity
-from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, compact
+from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, collapse, compact
 
 FORMAT = "flat-text"
 DESCRIPTION = (
@@ -369,8 +369,11 @@ def _regions(lines: Sequence[str]) -> list[_Region]:
     out: list[_Region] = []
     current: _Region | None = None
     for no, raw in enumerate(lines, 1):
-        line = clean(raw)
-        kind = next((k for k, rx in _HEADERS if rx.match(line)), None)
+        # Invisible characters stay in the values, for the normaliser to report; the
+        # headings are matched without them.
+        line = collapse(raw)
+        probe = line if line.isascii() else clean(line)
+        kind = next((k for k, rx in _HEADERS if rx.match(probe)), None)
         if kind is not None:
             current = _Region(kind, [], no)
             out.append(current)

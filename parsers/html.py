@@ -46,6 +46,7 @@ from .rows import (
     build_operations,
     build_page,
     clean,
+    collapse,
     compact,
     possible_values,
     split_action_cell,
@@ -543,7 +544,7 @@ def _read_actions(p: _Page, rows: list[_GridRow], col: dict[str, int], kind: str
         action_cell = cells[a_col]
         assert action_cell is not None
         if fresh[a_col]:
-            action_text = clean(_text(action_cell))
+            action_text = collapse(_text(action_cell))
             api_reference = None
             for a in action_cell.iter("a"):
                 href = a.get("href")

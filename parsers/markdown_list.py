@@ -69,6 +69,7 @@ from .rows import (
     build_operations,
     build_page,
     clean,
+    collapse,
     compact,
     parse_access_levels,
     possible_values,
@@ -195,8 +196,8 @@ def _head_name(nodes: Sequence[SyntaxTreeNode]) -> str:
     # from being emphasis, so they arrive as text around the link.
     for n in nodes:
         if n.type == "link":
-            return clean(inline_text(n.children))
-    return clean(inline_text(nodes).replace("*", " "))
+            return collapse(inline_text(n.children))
+    return collapse(inline_text(nodes).replace("*", " "))
 
 
 # --------------------------------------------------------------------------- page state
@@ -393,7 +394,7 @@ def _table_actions(table: Table, page: _Page, permission_only: bool) -> None:
         keys = tuple(cell_values(cells.get("condition keys", ())))
         if "actions" in cells:
             name_nodes = cells["actions"]
-            name = clean(inline_text(name_nodes))
+            name = collapse(inline_text(name_nodes))
             current = _Action(
                 name=name,
                 description=inline_text(cells.get("description", ())),

@@ -39,7 +39,7 @@ from markdown_it.tree import SyntaxTreeNode
 
 from . import carried
 from .model import Diagnostic, PageRef, ParsedPage, Severity
-from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, compact
+from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, collapse, compact, words
 
 DESCRIPTION = (
     "GitHub markdown of the IAM User Guide (2017-2020): pipe tables with backslash "
@@ -324,7 +324,7 @@ def inline_text(nodes: Sequence[SyntaxTreeNode]) -> str:
 def cell_segments(nodes: Sequence[SyntaxTreeNode]) -> list[str]:
     """The ``<br>``-separated parts of a cell, cleaned, empty parts dropped (for
     cells whose values may contain spaces the page put there, like ARNs)."""
-    return [s for s in (clean(part) for part in inline_text(nodes).split("\n")) if s]
+    return [s for s in (collapse(part) for part in inline_text(nodes).split("\n")) if s]
 
 
 def cell_values(nodes: Sequence[SyntaxTreeNode]) -> list[str]:
@@ -338,13 +338,13 @@ def cell_values(nodes: Sequence[SyntaxTreeNode]) -> list[str]:
     buffer: list[SyntaxTreeNode] = []
 
     def flush() -> None:
-        values.extend(inline_text(buffer).split())
+        values.extend(words(inline_text(buffer)))
         buffer.clear()
 
     for n in nodes:
         if n.type == "link":
             flush()
-            v = clean(inline_text(n.children))
+            v = collapse(inline_text(n.children))
             if v:
                 values.append(v)
         elif _is_br(n):
@@ -474,7 +474,7 @@ def resource_rows(table: Table) -> Iterator[ResourceRow]:
     keys_col = table.column("condition keys")
     for r in table.rows:
         yield ResourceRow(
-            name=clean(inline_text(cell(r, name_col))),
+            name=collapse(inline_text(cell(r, name_col))),
             arns=tuple(cell_segments(cell(r, arn_col))),
             condition_keys=tuple(cell_values(cell(r, keys_col))),
             line=r.line,
@@ -488,7 +488,7 @@ def key_rows(table: Table) -> Iterator[KeyRow]:
     type_col = table.column("type")
     for r in table.rows:
         yield KeyRow(
-            name=clean(inline_text(cell(r, name_col))),
+            name=collapse(inline_text(cell(r, name_col))),
             description=inline_text(cell(r, desc_col)),
             types=tuple(cell_values(cell(r, type_col))),
             line=r.line,
@@ -738,7 +738,7 @@ def _list_2017(node: SyntaxTreeNode, section: str, page: _Page) -> None:
         permission_only = bool(_PERMISSION_ONLY_NOTE.search(note))
         inner = SyntaxTreeNode(MD.parseInline(source)).children
         nodes = inner[0].children if inner else []
-        value = clean(inline_text(nodes))
+        value = collapse(inline_text(nodes))
         href = first_href(nodes)
         if not value:
             continue

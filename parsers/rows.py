@@ -103,50 +103,91 @@ class KeyRow(NamedTuple):
 
 # --------------------------------------------------------------------------- cell rules
 
-# Characters that print as nothing or as a space in the SAR pages' HTML.
-_INVISIBLE = str.maketrans({"\u200b": None, "\ufeff": None, "\u00a0": " ", "\u202f": " "})
+# Characters that print as nothing: zero-width space, non-joiner and joiner, word joiner,
+# soft hyphen, byte-order mark. No IAM name holds one; pages slip them in.
+INVISIBLE_CHARACTERS = "\u200b\u200c\u200d\u2060\u00ad\ufeff"
+# Spaces that do not break a line: a page's cell shows them as spaces.
+NO_BREAK_SPACES = "\u00a0\u2007\u202f"
+_INVISIBLE = str.maketrans(
+    {**dict.fromkeys(INVISIBLE_CHARACTERS), **dict.fromkeys(NO_BREAK_SPACES, " ")}
+)
+_DROP_INVISIBLE = str.maketrans(dict.fromkeys(INVISIBLE_CHARACTERS))
+_NO_BREAK_TO_SPACE = str.maketrans(dict.fromkeys(NO_BREAK_SPACES, " "))
+_HAS_INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
+_HAS_NO_BREAK = re.compile(f"[{NO_BREAK_SPACES}]")
+_ASCII_SPACE = " \t\n\r\f\v"
+_ASCII_SPACE_RUN = re.compile(r"[ \t\n\r\f\v]+")
+# ``$ { Partition}``: the archived pages split ``${`` (and the ``{`` of opsworks-cm's
+# ``${ServerName}-{Date-and-Time-Stamp-of-Backup}``) over lines (``$<span>{</span>``).
+_TEMPLATE = re.compile(r"(\$?)\s*\{\s*([^{}\s]*)\s*\}")
 _PERMISSION_ONLY = re.compile(r"\[\s*permission\s+only\s*\]", re.IGNORECASE)
 _ACCESS_LEVELS = {level.value.lower(): level for level in AccessLevel}
 # Seen in older pages: "Permission management" without the s.
 _ACCESS_LEVELS["permission management"] = AccessLevel.PERMISSIONS_MANAGEMENT
 
 
-# str.split() splits on exactly the characters re's \s matches (str.isspace), and is
-# several times faster than re.sub(r"\s+", …) on the prettified pages, whose cells are mostly
-# indentation; only the zero-width characters need the translate table first.
-_ZERO_WIDTH = ("\u200b", "\ufeff")
-
-
 def clean(text: str) -> str:
-    """Collapse every run of whitespace to one space and strip."""
-    if _ZERO_WIDTH[0] in text or _ZERO_WIDTH[1] in text:
+    """Collapse every run of whitespace to one space and strip, invisible characters
+    dropped: for header and title text, which is matched, never kept. Values go through
+    :func:`collapse` and the normaliser, which reports what it rewrites."""
+    if not text.isascii():
         text = text.translate(_INVISIBLE)
+    # str.split() splits on exactly the characters re's \s matches (str.isspace), and is
+    # several times faster than re.sub(r"\s+", …) on the prettified pages, whose cells are
+    # mostly indentation.
     return " ".join(text.split())
 
 
+def collapse(text: str) -> str:
+    """Collapse runs of ASCII whitespace (the markup's indentation and line breaks) to one
+    space and strip them; no-break spaces and invisible characters are kept for the
+    normaliser, which reports them (:func:`build_page`)."""
+    if text.isascii():
+        return " ".join(text.split())
+    return _ASCII_SPACE_RUN.sub(" ", text).strip(" ")
+
+
+def words(text: str) -> list[str]:
+    """``text`` split at ASCII whitespace (a no-break space inside a name stays in it, for
+    the normaliser to report)."""
+    if text.isascii():
+        return text.split()
+    return [w for w in _ASCII_SPACE_RUN.split(text) if w]
+
+
 def compact(text: str) -> str:
-    """Remove all whitespace: for ARNs, key names, action names, which contain none
-    (``$ { Partition}`` -> ``${Partition}``)."""
-    if _ZERO_WIDTH[0] in text or _ZERO_WIDTH[1] in text:
+    """The lookup form of a name, all whitespace and invisible characters removed
+    (``$ { Partition}`` -> ``${Partition}``): for matching names, never for the value kept."""
+    if not text.isascii():
         text = text.translate(_INVISIBLE)
     return "".join(text.split())
 
 
 def split_action_cell(text: str) -> tuple[str, bool]:
-    """``"Foo [permission only]"`` -> ``("Foo", True)``."""
+    """``"Foo [permission only]"`` -> ``("Foo", True)``; the name in its lookup form."""
     if "[" not in text or _PERMISSION_ONLY.search(text) is None:
         return compact(text), False
     return compact(_PERMISSION_ONLY.sub("", text)), True
 
 
+def _split_action_cell(text: str) -> tuple[str, bool]:
+    """``"Foo [permission only]"`` -> ``("Foo", True)``, the name as written."""
+    if "[" not in text or _PERMISSION_ONLY.search(text) is None:
+        return text, False
+    return _PERMISSION_ONLY.sub("", text), True
+
+
 def split_resource_cell(text: str) -> tuple[str, bool]:
     """``"object*"`` -> ``("object", True)``. Resource-type names may hold a space
     (gameliftstreams ``stream group``), so whitespace is collapsed, not removed."""
-    name = clean(text)
-    if not name.endswith("*"):
-        return name, False
-    # ``name`` is already clean: only a space before the stars can be left to strip.
-    return name.rstrip("*").rstrip(), True
+    return _split_resource_cell(clean(text))
+
+
+def _split_resource_cell(text: str) -> tuple[str, bool]:
+    """``"object*"`` -> ``("object", True)`` (``text`` normalised)."""
+    if not text.endswith("*"):
+        return text, False
+    return text.rstrip("*").rstrip(), True
 
 
 def parse_access_levels(text: str) -> tuple[tuple[AccessLevel, ...], tuple[str, ...]]:
@@ -188,67 +229,210 @@ def _dedupe(values: Iterable[str]) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- build
 
 
+# The rewrites the normaliser reports, one diagnostic per page and kind: (severity, what).
+REWRITES: dict[str, tuple[Severity, str]] = {
+    "invisible-character": (
+        Severity.WARNING,
+        "held invisible characters (zero-width space, joiner or non-joiner, word joiner, "
+        "soft hyphen, byte-order mark), removed",
+    ),
+    "no-break-space": (Severity.WARNING, "held no-break spaces, read as spaces"),
+    "template-whitespace": (
+        Severity.INFO,
+        "held whitespace around the braces of ${...} (the archived pages split ${ over "
+        "lines), removed",
+    ),
+    "space-in-name": (Severity.WARNING, "are names holding a space, kept as the page writes them"),
+    "duplicate-value": (Severity.INFO, "were listed twice in one cell, kept once"),
+    "undefined-resource-type": (
+        Severity.WARNING,
+        "name a resource type on an action's row that the page's resource-types table does "
+        "not define",
+    ),
+    "undefined-condition-key": (
+        Severity.WARNING,
+        "name a condition key of the service that the page's condition-keys table does not define",
+    ),
+}
+# Kinds noted as (where, value), not (raw, kept).
+_WHERE_KINDS = frozenset({"duplicate-value", "undefined-resource-type", "undefined-condition-key"})
+# How many values a rewrite diagnostic spells out as raw -> kept.
+_REWRITES_SHOWN = 20
+
+
 class _Diags:
+    """A page's diagnostics, and the values the normaliser rewrote (raw and kept, by kind),
+    each reported in one diagnostic of its kind when the page is built."""
+
     def __init__(self, page: str) -> None:
         self.page = page
         self.items: list[Diagnostic] = []
+        self.rewrites: dict[str, dict[tuple[str, str], int | None]] = {}
+        self.names: dict[str, str] = {}
+        """Raw value -> kept value, for every value the slow path has seen."""
 
     def add(self, line: int | None, severity: Severity, code: str, message: str) -> None:
         self.items.append(Diagnostic(self.page, line, severity, code, message))
+
+    def rewrite(self, code: str, raw: str, kept: str, line: int | None) -> None:
+        self.rewrites.setdefault(code, {}).setdefault((raw, kept), line)
+
+    def name(self, raw: str, line: int | None, *, spaces: bool = False) -> str:
+        """The value of a name (action, key, ARN, dependent action, …) from its raw text:
+        invisible characters removed, no-break spaces read as spaces, whitespace inside
+        ``${...}`` removed, runs of whitespace made one space, each change noted. A space
+        left inside is the page's and kept (reported unless ``spaces``: resource-type
+        names such as gameliftstreams ``stream group``)."""
+        s = raw.strip(_ASCII_SPACE)
+        # The common case, checked by three C loops: printable ASCII without a space.
+        if s.isascii() and s.isprintable() and " " not in s:
+            return s
+        kept = self.names.get(s)
+        if kept is None:
+            kept = self.names[s] = self._normalise(s, line, spaces)
+        return kept
+
+    def _normalise(self, s: str, line: int | None, spaces: bool) -> str:
+        codes = []
+        kept = s
+        if not kept.isascii():
+            if _HAS_INVISIBLE.search(kept):
+                kept = kept.translate(_DROP_INVISIBLE)
+                codes.append("invisible-character")
+            if _HAS_NO_BREAK.search(kept):
+                kept = kept.translate(_NO_BREAK_TO_SPACE)
+                codes.append("no-break-space")
+        if "{" in kept:
+            joined = _TEMPLATE.sub(r"\1{\2}", kept)
+            if joined != kept:
+                kept = joined
+                codes.append("template-whitespace")
+        kept = " ".join(kept.split())
+        if " " in kept and not spaces:
+            codes.append("space-in-name")
+        raw = collapse(s)  # the markup's line breaks and indentation are not worth showing
+        for code in codes:
+            self.rewrite(code, raw, kept, line)
+        return kept
+
+    def text(self, raw: str, line: int | None) -> str:
+        """A description: whitespace collapsed, invisible characters and no-break spaces
+        (reported) as for names."""
+        if raw.isascii():
+            return " ".join(raw.split())
+        kept = raw
+        if _HAS_INVISIBLE.search(kept):
+            kept = kept.translate(_DROP_INVISIBLE)
+            self.rewrite("invisible-character", collapse(raw), " ".join(kept.split()), line)
+        if _HAS_NO_BREAK.search(kept):
+            kept = kept.translate(_NO_BREAK_TO_SPACE)
+            self.rewrite("no-break-space", collapse(raw), " ".join(kept.split()), line)
+        return " ".join(kept.split())
+
+    def unique(self, values: list[str], line: int | None, where: str) -> tuple[str, ...]:
+        """The non-empty values, each once, in first-seen order; an exact duplicate
+        (``s3:GetBucketObjectLockConfiguration`` twice in one cell) is noted."""
+        if not values:
+            return ()
+        out = tuple(dict.fromkeys(filter(None, values)))
+        if len(out) < len(values) - values.count(""):
+            seen: set[str] = set()
+            for v in values:
+                if v and v in seen:
+                    self.rewrite("duplicate-value", where, v, line)
+                seen.add(v)
+        return out
+
+    def flush(self) -> None:
+        """One diagnostic per kind of rewrite, naming its values (raw -> kept)."""
+        for code in sorted(self.rewrites):
+            found = self.rewrites[code]
+            severity, what = REWRITES[code]
+            pairs = list(found.items())
+            form = "{0}: {1!r}" if code in _WHERE_KINDS else "{0!r} -> {1!r}"
+            shown = "; ".join(form.format(*pair) for pair, _ in pairs[:_REWRITES_SHOWN])
+            more = len(pairs) - _REWRITES_SHOWN
+            self.add(
+                min((ln for ln in found.values() if ln is not None), default=None),
+                severity,
+                code,
+                f"{len(pairs)} value(s) {what}: {shown}{f'; and {more} more' if more > 0 else ''}",
+            )
 
 
 _Defined = TypeVar("_Defined", ConditionKey, ResourceType)
 
 
-def _keep_first(item: _Defined, kept: dict[str, _Defined], d: _Diags, code: str, what: str) -> None:
-    """Keep the first definition of each (lower-cased) name; a later one that differs is
-    reported."""
-    first = kept.setdefault(item.name.lower(), item)
-    if first is not item and first != item:
+def _keep_first(
+    item: _Defined, raw: str, kept: dict[str, tuple[_Defined, str]], d: _Diags, code: str, what: str
+) -> None:
+    """Keep the first definition of each (lower-cased) name, with its raw name; a later one
+    that differs is reported. A first definition whose name is this one only after a
+    rewrite gives way to one written as the name (2020 markdown swf: a leading no-break
+    space before the first of two ``swf:workflowType.name`` rows)."""
+    key = item.name.lower()
+    found = kept.get(key)
+    if found is None:
+        kept[key] = (item, raw)
+        return
+    first, first_raw = found
+    if first == item:
+        return
+    if collapse(first_raw) != first.name and collapse(raw) == item.name:
+        kept[key] = (item, raw)
         d.add(
-            item.line,
+            first.line,
             Severity.WARNING,
             code,
-            f"{what} {item.name} defined again differently; "
-            f"first definition (line {first.line}) kept",
+            f"{what} {item.name} defined twice: line {first.line} writes {first_raw.strip()!r}, "
+            f"line {item.line} writes the name itself; the definition of line {item.line} kept",
         )
+        return
+    d.add(
+        item.line,
+        Severity.WARNING,
+        code,
+        f"{what} {item.name} defined again differently; first definition (line {first.line}) kept",
+    )
 
 
 def _build_keys(
     rows: Iterable[KeyRow], page: str, d: _Diags, nc: _NotCarried
 ) -> list[ConditionKey]:
-    kept: dict[str, ConditionKey] = {}
+    kept: dict[str, tuple[ConditionKey, str]] = {}
     for r in rows:
-        name = compact(r.name)
+        name = d.name(r.name, r.line)
         if not name:
             d.add(r.line, Severity.WARNING, "empty-key-name", "condition-key row without a name")
             continue
-        types = tuple(t for t in (compact(t) for t in r.types) if t)
+        types = tuple(t for t in (d.name(t, r.line) for t in r.types) if t)
         key = emptied(
-            ConditionKey(name, clean(r.description), types, nc.condition_key, page, r.line)
+            ConditionKey(name, d.text(r.description, r.line), types, nc.condition_key, page, r.line)
         )
-        _keep_first(key, kept, d, "duplicate-key", "condition key")
-    return list(kept.values())
+        _keep_first(key, r.name, kept, d, "duplicate-key", "condition key")
+    return [k for k, _ in kept.values()]
 
 
 def _build_resources(
     rows: Iterable[ResourceRow], page: str, d: _Diags, nc: _NotCarried
 ) -> list[ResourceType]:
-    kept: dict[str, ResourceType] = {}
+    kept: dict[str, tuple[ResourceType, str]] = {}
     for r in rows:
-        name = clean(r.name)
+        name = d.name(r.name, r.line, spaces=True)
         if not name:
             d.add(
                 r.line, Severity.WARNING, "empty-resource-name", "resource-type row without a name"
             )
             continue
-        arns = _dedupe(compact(a) for a in r.arns)
-        keys = _dedupe(compact(k) for k in r.condition_keys)
+        arns = d.unique([d.name(a, r.line) for a in r.arns], r.line, f"resource type {name} ARNs")
+        keys = d.unique(
+            [d.name(k, r.line) for k in r.condition_keys], r.line, f"resource type {name} keys"
+        )
         if not arns and "arn_formats" not in nc.resource_type:
             d.add(r.line, Severity.WARNING, "no-arn", f"resource type {name} has no ARN format")
         rt = emptied(ResourceType(name, arns, keys, nc.resource_type, page, r.line))
-        _keep_first(rt, kept, d, "duplicate-resource-type", "resource type")
-    return list(kept.values())
+        _keep_first(rt, r.name, kept, d, "duplicate-resource-type", "resource type")
+    return [rt for rt, _ in kept.values()]
 
 
 class _NotCarried:
@@ -329,7 +513,7 @@ def _build_action(
     (July 2026), so the keys every row has are the action's."""
     name, rows = group.name, group.rows
     first = rows[0]
-    description = clean(first.description)
+    description = d.text(first.description, first.line)
     for r in rows[1:]:
         # A cell carried down by a rowspan is the same text: only differing texts need cleaning.
         if r.description == first.description and r.access_level == first.access_level:
@@ -364,11 +548,12 @@ def _build_action(
     repeated = False
     own_row = False
     for r in rows:
-        keys = [compact(k) for k in r.condition_keys] if r.condition_keys else []
-        deps = [compact(a) for a in r.dependent_actions] if r.dependent_actions else []
+        line = r.line
+        keys = [d.name(k, line) for k in r.condition_keys] if r.condition_keys else []
+        deps = [d.name(a, line) for a in r.dependent_actions] if r.dependent_actions else []
         for v in r.unclassified:
-            (keys if classify(v, known_keys) == "key" else deps).append(compact(v))
-        rname, required = split_resource_cell(r.resource_type)
+            (keys if classify(v, known_keys) == "key" else deps).append(d.name(v, line))
+        rname, required = _split_resource_cell(d.name(r.resource_type, line, spaces=True))
         if not rname:
             own_row = True
             own_keys.extend(keys)
@@ -389,7 +574,12 @@ def _build_action(
                 "required on both where one row marks it",
             )
         seen_rows.add(lowered)
-        fields = (rname, required, _dedupe(keys) if keys else (), _dedupe(deps) if deps else ())
+        fields = (
+            rname,
+            required,
+            d.unique(keys, line, f"{name} {rname} keys") if keys else (),
+            d.unique(deps, line, f"{name} {rname} dependent actions") if deps else (),
+        )
         row = seen.rows.get(fields)
         if row is None:
             row = seen.rows[fields] = ResourceTypeRow(*fields)
@@ -398,7 +588,7 @@ def _build_action(
         resource_types = _required_per_resource_type(resource_types)
     if keys_on_rows and resource_types:
         resource_types, own_keys = _action_keys_from_rows(resource_types, own_keys, own_row)
-    operations = [compact(o) for r in rows if r.operations for o in r.operations]
+    operations = [d.name(o, r.line) for r in rows if r.operations for o in r.operations]
     # Positional, in field order: the model's hottest constructor.
     action = Action(
         name,
@@ -408,8 +598,8 @@ def _build_action(
         group.permission_only,
         first.api_reference or next((r.api_reference for r in rows if r.api_reference), None),
         tuple(resource_types),
-        _dedupe(own_keys),
-        _dedupe(own_actions),
+        d.unique(own_keys, first.line, f"{name} keys"),
+        d.unique(own_actions, first.line, f"{name} dependent actions"),
         _dedupe(operations),
         not_carried.for_action(bool(resource_types), len(levels) > 1),
         page,
@@ -462,7 +652,8 @@ def _group_actions(rows: Iterable[ActionRow], d: _Diags) -> list[_Group]:
         if current is not None and r.action == previous_cell:
             current.rows.append(r)
             continue
-        name, permission_only = split_action_cell(r.action)
+        text, permission_only = _split_action_cell(r.action)
+        name = d.name(text, r.line)
         if not name:
             d.add(
                 r.line,
@@ -594,10 +785,12 @@ def build_page(
             "no-access-level",
             f"{len(missing)} action(s) have no access level on the page (first: {missing[0].name})",
         )
+    kept_prefix = d.name(prefix, None).lower() if prefix else None
+    _undefined_names(built, resource_types, condition_keys, kept_prefix, d)
     page = ParsedPage(
         ref=ref,
-        prefix=compact(prefix).lower() if prefix else None,
-        service_name=clean(service_name) if service_name else None,
+        prefix=kept_prefix,
+        service_name=d.text(service_name, None) if service_name else None,
         actions=tuple(built),
         resource_types=tuple(resource_types),
         condition_keys=tuple(condition_keys),
@@ -605,4 +798,41 @@ def build_page(
         operations=tuple(operations),
     )
     _bidi_names(page, d)
+    d.flush()
     return replace(page, diagnostics=tuple(d.items))
+
+
+def _undefined_names(
+    actions: list[Action],
+    resource_types: list[ResourceType],
+    condition_keys: list[ConditionKey],
+    prefix: str | None,
+    d: _Diags,
+) -> None:
+    """Note every resource type an action's row names that the page does not define, and
+    every key of the page's own service (``prefix:``) that an action, a row or a resource
+    type names and the page does not define (2025-03 inspector2 ``inspector2:Cis Scan
+    Configuration``). Global keys (``aws:``) and other services' keys are defined on other
+    pages. Only a table the page has is checked (a page without one says so elsewhere)."""
+    types = {r.name.lower() for r in resource_types}
+    keys = {k.name.lower() for k in condition_keys}
+    own = f"{prefix}:" if prefix and keys else None
+
+    def check(where: str, names: tuple[str, ...], line: int | None) -> None:
+        for k in names:
+            lowered = k.lower()
+            if lowered.startswith(own) and lowered not in keys:  # type: ignore[arg-type]
+                d.rewrite("undefined-condition-key", where, k, line)
+
+    for a in actions:
+        if own is not None and a.condition_keys:
+            check(a.name, a.condition_keys, a.line)
+        for row in a.resource_types:
+            if types and row.name.lower() not in types:
+                d.rewrite("undefined-resource-type", a.name, row.name, a.line)
+            if own is not None and row.condition_keys:
+                check(f"{a.name} {row.name}", row.condition_keys, a.line)
+    if own is not None:
+        for r in resource_types:
+            if r.condition_keys:
+                check(f"resource type {r.name}", r.condition_keys, r.line)

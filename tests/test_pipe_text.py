@@ -178,7 +178,8 @@ def aligned() -> ParsedPage:
 
 
 def test_aligned_columns_keep_every_value_on_its_own_row(aligned: ParsedPage) -> None:
-    assert aligned.diagnostics == ()
+    # The fixture splits two ${...} variables as the archived pages do.
+    assert [d.code for d in aligned.diagnostics] == ["template-whitespace"]
     a = action(aligned, "CreateWidget")
     assert [
         (r.name, r.required, r.condition_keys, r.dependent_actions) for r in a.resource_types
@@ -240,7 +241,12 @@ def test_whitespace_variants_change_nothing_in_seed_003() -> None:
     got = pipe_text.parse(noisy, source=SEED_003.stem)
     assert got.actions == plain.actions
     assert got.condition_keys == plain.condition_keys
-    assert [d.code for d in got.diagnostics] == [d.code for d in plain.diagnostics]
+    # Splitting ${...} is the one variation worth a diagnostic (one per page).
+    codes = [d.code for d in plain.diagnostics]
+    assert [d.code for d in got.diagnostics] == [
+        *codes,
+        *(["template-whitespace"] if "template-whitespace" not in codes else []),
+    ]
 
 
 # --------------------------------------------------------------------------- sniffing

@@ -161,7 +161,8 @@ def test_resource_and_key_tables_are_normalised_and_duplicates_reported():
         "arn:${Partition}:s3:::${BucketName}/${ObjectName}",
     )
     assert len(page.resource_types) == 1
-    assert [d.code for d in page.diagnostics] == ["duplicate-resource-type"]
+    assert [d.code for d in page.diagnostics] == ["duplicate-resource-type", "template-whitespace"]
+    assert "'arn:$ {Partition}:s3:::${BucketName}/${ObjectName}' -> " in page.diagnostics[1].message
     key = page.condition_keys[0]
     assert (key.name, key.description, key.types) == ("s3:prefix", "Filters by prefix", ("String",))
 
