@@ -44,7 +44,16 @@ from itertools import islice
 
 from . import carried
 from .model import Diagnostic, PageRef, ParsedPage, Severity
-from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, collapse, compact
+from .rows import (
+    ActionRow,
+    KeyRow,
+    ResourceRow,
+    build_page,
+    clean,
+    collapse,
+    compact,
+    drop_invisible,
+)
 
 FORMAT = "flat-text"
 DESCRIPTION = (
@@ -522,12 +531,13 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     refused = too_many_lines(text, PageRef(source, FORMAT, "unknown", url))
     if refused is not None:
         return refused
+    text, invisible = drop_invisible(text, source)
     lines = text.splitlines()
     regions = _regions(lines)
     header = next((clean(ln) for ln in lines if _ACTIONS_HEADER.match(clean(ln))), "")
     layout = layout_of(header)
     ref = PageRef(source, FORMAT, layout, url, carried.declare(FORMAT, layout))
-    diags: list[Diagnostic] = []
+    diags: list[Diagnostic] = invisible
 
     unparsed = {k: Unparsed(name) for k, name in _TABLE_NAMES.items()}
     keys = [k for r in regions if r.kind == "keys" for k in _read_keys(r, unparsed["keys"])]

@@ -471,10 +471,11 @@ def _operations_table(table: Table) -> bool:
 
 
 def _attach_operations(page: _Page, prefix: str | None) -> dict[str, list[str]]:
-    """Operation names per action of this service (lower-cased name), with diagnostics
-    for mappings that do not fit; :attr:`_Page.rows` gets every well-formed mapping."""
+    """Operation names per action of this service (its lookup form: :func:`compact`,
+    lower-cased), with diagnostics for mappings that do not fit; :attr:`_Page.rows` gets
+    every well-formed mapping."""
     by_action: dict[str, list[str]] = {}
-    actions = {a.name.lower(): a for a in page.actions}
+    actions = {compact(a.name).lower(): a for a in page.actions}
     for op in page.ops:
         service, sep, name = op.action.partition(":")
         if not sep or not service or not name:
@@ -490,7 +491,7 @@ def _attach_operations(page: _Page, prefix: str | None) -> dict[str, list[str]]:
         )
         if not prefix or service.lower() != prefix.lower():
             continue  # another service's action (iam:PassRole): in the operations only
-        action = actions.get(name.lower())
+        action = actions.get(compact(name).lower())
         if action is None:
             page.diag(
                 op.line,
@@ -499,7 +500,7 @@ def _attach_operations(page: _Page, prefix: str | None) -> dict[str, list[str]]:
                 f"operation {op.operation} authorizes {op.action}, which the page does not define",
             )
             continue
-        ops = by_action.setdefault(name.lower(), [])
+        ops = by_action.setdefault(compact(name).lower(), [])
         if op.operation not in ops:
             ops.append(op.operation)
         if op.access_level and (
@@ -602,7 +603,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     rows: list[ActionRow] = []
     for a in page.actions:
         cell_name = f"{a.name} [permission only]" if a.permission_only else a.name
-        ops = tuple(operations.get(a.name.lower(), ()))
+        ops = tuple(operations.get(compact(a.name).lower(), ()))
         for i, (resource, row_keys, line) in enumerate(a.rows or [("", (), a.line)]):
             rows.append(
                 ActionRow(

@@ -64,7 +64,15 @@ from .flat_text import (
     truncation,
 )
 from .model import Diagnostic, PageRef, ParsedPage, Severity
-from .rows import ActionRow, KeyRow, ResourceRow, build_page, clean, parse_access_levels
+from .rows import (
+    ActionRow,
+    KeyRow,
+    ResourceRow,
+    build_page,
+    clean,
+    drop_invisible,
+    parse_access_levels,
+)
 
 FORMAT = "pipe-text"
 DESCRIPTION = (
@@ -496,6 +504,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     refused = too_many_lines(text, PageRef(source, FORMAT, "unknown", url))
     if refused is not None:
         return refused
+    text, invisible = drop_invisible(text, source)
     lines = text.splitlines()
     tables = _tables(lines)
     header = next((" ".join(t.header) for t in tables if t.kind == "actions"), "")
@@ -512,7 +521,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     for t in tables:
         unparsed[t.kind].lines.extend(t.after)
     known = {resource_key(r.name) for r in resources}
-    diags: list[Diagnostic] = []
+    diags: list[Diagnostic] = invisible
     rows: list[ActionRow] = []
     for t in tables:
         if t.kind != "actions":

@@ -155,6 +155,26 @@ def words(text: str) -> list[str]:
     return [w for w in _ASCII_SPACE_RUN.split(text) if w]
 
 
+_INVISIBLE_WORD = re.compile(f"\\S*[{INVISIBLE_CHARACTERS}]\\S*")
+
+
+def drop_invisible(text: str, page: str) -> tuple[str, list[Diagnostic]]:
+    """For the text extractions, whose line readers take a word holding an invisible
+    character for no name at all: the text without invisible characters, and the one
+    ``invisible-character`` diagnostic naming each word that held one, raw and kept."""
+    if text.isascii() or not _HAS_INVISIBLE.search(text):
+        return text, []
+    d = _Diags(page)
+    for no, line in enumerate(text.splitlines(), 1):
+        if _HAS_INVISIBLE.search(line):
+            for m in _INVISIBLE_WORD.finditer(line):
+                d.rewrite(
+                    "invisible-character", m.group(0), m.group(0).translate(_DROP_INVISIBLE), no
+                )
+    d.flush()
+    return text.translate(_DROP_INVISIBLE), d.items
+
+
 def compact(text: str) -> str:
     """The lookup form of a name, all whitespace and invisible characters removed
     (``$ { Partition}`` -> ``${Partition}``): for matching names, never for the value kept."""
@@ -384,7 +404,7 @@ def _keep_first(
             first.line,
             Severity.WARNING,
             code,
-            f"{what} {item.name} defined twice: line {first.line} writes {first_raw.strip()!r}, "
+            f"{what} {item.name} defined twice: line {first.line} writes {collapse(first_raw)!r}, "
             f"line {item.line} writes the name itself; the definition of line {item.line} kept",
         )
         return
