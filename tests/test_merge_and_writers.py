@@ -59,7 +59,10 @@ def _two_pages(conflict=False):
             ),
             ActionRow("CreateRule", "Creates a rule", "Write", "listener*", line=9),
         ],
-        [ResourceRow("listener", ("arn:${Partition}:elasticloadbalancing:listener/${Id}",))],
+        [
+            ResourceRow("listener", ("arn:${Partition}:elasticloadbalancing:listener/${Id}",)),
+            ResourceRow("loadbalancer", ("arn:${Partition}:elasticloadbalancing:lb/${Name}",)),
+        ],
         [KeyRow("aws:TagKeys", "Filters by tag keys", ("ArrayOfString",))],
         name="Elastic Load Balancing V2",
     )
@@ -78,7 +81,13 @@ def test_pages_sharing_a_prefix_merge_into_one_service_listing_both_pages():
     assert [a.name for a in service.actions] == ["AddTags", "CreateRule"]
     assert [r.name for r in service.resource_types] == ["listener", "loadbalancer"]
     assert [k.name for k in service.condition_keys] == ["aws:TagKeys"]
-    assert catalog.diagnostics == ()
+    # The pages name the service differently: the first page's name, said.
+    (diag,) = catalog.diagnostics
+    assert (diag.code, diag.page) == ("merge-conflict", "list_elasticloadbalancingv2")
+    assert diag.message == (
+        "elasticloadbalancing: service name 'Elastic Load Balancing V2' differs from "
+        "'Elastic Load Balancing' of page list_elasticloadbalancing; 'Elastic Load Balancing' kept"
+    )
 
 
 def test_merge_conflict_keeps_first_page_and_is_reported():
@@ -86,7 +95,7 @@ def test_merge_conflict_keeps_first_page_and_is_reported():
     catalog = merge([v1, v2], SOURCE)
     action = catalog.services[0].actions[0]
     assert action.access_level.value == "Tagging"
-    (diag,) = catalog.diagnostics
+    (diag,) = [d for d in catalog.diagnostics if "service name" not in d.message]
     assert diag.code == "merge-conflict"
     assert diag.page == "list_elasticloadbalancingv2"
     assert "access_level" in diag.message and "list_elasticloadbalancing " in diag.message
@@ -219,10 +228,15 @@ def test_current_pages_of_one_prefix_are_unioned():
         "arn:${Partition}:apigateway:${Region}::/apis/a",
     )
     assert service.condition_keys[0].types == ("ArrayOfString", "String")
-    assert sorted((d.code, d.severity.value) for d in catalog.diagnostics) == [
-        ("merge-union", "info"),
-        ("merge-union", "info"),
-        ("merge-union", "info"),
+    # Besides the unions: the pages name the service differently, and each names
+    # resource types on its rows (RestApi, Api) that its own table does not define.
+    assert sorted((d.code, d.page) for d in catalog.diagnostics) == [
+        ("merge-conflict", "list_amazonapigatewaymanagementv2"),
+        ("merge-union", "list_amazonapigatewaymanagementv2"),
+        ("merge-union", "list_amazonapigatewaymanagementv2"),
+        ("merge-union", "list_amazonapigatewaymanagementv2"),
+        ("undefined-resource-type", "list_amazonapigatewaymanagement"),
+        ("undefined-resource-type", "list_amazonapigatewaymanagementv2"),
     ]
 
 
