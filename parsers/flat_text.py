@@ -286,7 +286,12 @@ def action_rows(action: PendingAction) -> tuple[list[ActionRow], bool]:
     ambiguous = False
     if segments and segments[-1][1]:
         ambiguous = True
-        own.extend(segments[-1][1])
+        # Two cells read as one: a value both list is one value, not a repeat in a cell.
+        seen = {compact(text) for text in own}
+        for text in segments[-1][1]:
+            if compact(text) not in seen:
+                seen.add(compact(text))
+                own.append(text)
         segments[-1] = (segments[-1][0], [])
 
     def row(resource: str, values: Sequence[str], line: int) -> ActionRow:

@@ -94,9 +94,10 @@ def _rewrite(text: str, fmt: str, value: str, new: str) -> str:
     return out
 
 
-def _double(text: str, fmt: str, value: str) -> str:
+def _double(text: str, fmt: str, value: str, action: str) -> str:
     """``text`` with ``value`` written twice in the first cell that lists it on an
-    action's row."""
+    action's row, from ``action`` on (flat text: an action without resource types, whose
+    values are one cell however the rows were lost)."""
     v = re.escape(value)
     if fmt == "html":
         pattern = rf"<p>\s*<a [^>]*>\s*{v}\s*</a>\s*</p>"
@@ -111,9 +112,10 @@ def _double(text: str, fmt: str, value: str) -> str:
         return json.dumps(data, indent=2)
     else:
         pattern = rf"(?<![\w:/$]){v}(?![\w/])"
-    # The first occurrence after the actions table's header (the keys table comes later).
-    start = re.search(r"(?i)actions defined by|\| *actions? *\||^actions\b", text, re.M)
-    at = start.end() if start else 0
+    # From the action's row on (the keys table comes later).
+    start = _occurrences(fmt, action).search(text)
+    assert start, (fmt, action)
+    at = start.end()
     m = re.compile(pattern).search(text, at)
     assert m, (fmt, value)
     # A value of its own: a line of its own in HTML and in flat text (one paragraph per
@@ -234,7 +236,7 @@ def test_a_key_written_twice_in_one_cell_is_kept_once_and_reported(
     case: Case, original: tuple[str, str, ParsedPage]
 ) -> None:
     text, fmt, page = original
-    got = _parse(_double(text, fmt, case.key), case)
+    got = _parse(_double(text, fmt, case.key, case.action), case)
     _same_model(got, page)
     assert f": {case.key!r}" in _new_diagnostic(page, got, "duplicate-value")
 

@@ -277,7 +277,11 @@ def test_flat_text_reports_lost_rows_exactly_where_they_are_lost(
 def test_text_renderings_report_no_loss_the_html_does_not_have(
     round_trips: list[RoundTrip],
 ) -> None:
-    allowed = {"flat-text": {"row-structure-lost"}, "pipe-text": set()}
+    # The renderings split ${...} as a text extraction may (seed 004 does): reported.
+    allowed = {
+        "flat-text": {"row-structure-lost", "template-whitespace"},
+        "pipe-text": {"template-whitespace"},
+    }
     for t in round_trips:
         html_codes = {d.code for d in t.html.diagnostics}
         extra = {d.code for d in t.parsed.diagnostics} - html_codes - allowed[t.fmt]
