@@ -31,6 +31,7 @@ shared normaliser like every other format.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -207,7 +208,19 @@ def _operations(
             ops = found.setdefault(a["Name"].lower(), [])
             if op["Name"] not in ops:
                 ops.append(op["Name"])
-        operations.append(Operation(op["Name"], tuple(needs), _sdk(op, d), page=source))
+        # Every operation of AWS's documents lists its SDK methods; one without the field
+        # (an export of a catalog read from the July 2026 layout, which has none) does not
+        # carry them.
+        sdk_carried = "SDK" in op
+        operations.append(
+            Operation(
+                op["Name"],
+                tuple(needs),
+                _sdk(op, d),
+                frozenset() if sdk_carried else frozenset({"sdk"}),
+                page=source,
+            )
+        )
     return found, operations
 
 
@@ -240,9 +253,12 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
     operations, service_operations = _operations(data, prefix, source, d)
     actions: list[ActionRow] = []
     defined: set[str] = set()
+    without_supported_by: set[str] = set()
     for action in _entries(data, "Actions", d):
         name = action["Name"]
         defined.add(name.lower())
+        if "SupportedBy" not in action:
+            without_supported_by.add(name.lower())
         level = _access_level(action, d)
         for res in _list(action.get("Resources"), f"{name} Resources", d):
             if not isinstance(res, dict) or not isinstance(res.get("Name"), str):
@@ -298,7 +314,7 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
         )
         for k in _entries(data, "ConditionKeys", d)
     ]
-    return build_page(
+    page = build_page(
         ref,
         prefix=prefix,
         service_name=None,
@@ -308,6 +324,19 @@ def parse(text: str, *, source: str, url: str | None = None) -> ParsedPage:
         diagnostics=d.items,
         operations=service_operations,
     )
+    # Every action of AWS's documents since version 1.3 has SupportedBy; one without it
+    # (an export of a catalog read from pages, which have none) does not carry it.
+    if "action.supported_by" not in ref.not_carried and without_supported_by:
+        page = replace(
+            page,
+            actions=tuple(
+                replace(a, not_carried=a.not_carried | {"supported_by"})
+                if a.name.lower() in without_supported_by
+                else a
+                for a in page.actions
+            ),
+        )
+    return page
 
 
 def _supported_by(action: Mapping[str, Any], d: _Diags) -> tuple[tuple[str, bool], ...]:

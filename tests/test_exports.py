@@ -315,15 +315,12 @@ def test_parliament_expands_every_service_of_our_export_to_the_catalog_actions(h
 
 # --------------------------------------------------------------------------- aws-json
 
-# What AWS's JSON holds that the catalog does not (yet): an action's SupportedBy, an
-# operation's SDK methods, the actions it authorises in other services and their Context.
-NOT_IN_CATALOG = ("SupportedBy", "SDK", "other services' AuthorizedActions", "Context")
-
 
 def _comparable(doc: dict, *, dedupe: bool = True) -> dict:
-    """An AWS document without what the catalog does not carry (NOT_IN_CATALOG), and
-    (``dedupe``) with exact duplicates in its lists dropped: the catalog keeps a key or an
-    authorised action once."""
+    """An AWS document as the catalog holds it: every field, but (``dedupe``) with exact
+    duplicates in its key lists dropped (the catalog keeps a key once, with a diagnostic)
+    and, on an action's resource-type row, without the resource type's own keys that AWS
+    repeats on some rows (schema 2: a row's keys are those beyond its type's own)."""
 
     def unique(values: list) -> list:
         if not dedupe:
@@ -334,10 +331,7 @@ def _comparable(doc: dict, *, dedupe: bool = True) -> dict:
                 out.append(v)
         return out
 
-    prefix = doc["Name"].lower()
     out = json.loads(json.dumps(doc))
-    # A row's keys in the catalog are those beyond its resource type's own (schema 2):
-    # AWS repeats the type's own keys on some rows (1,381 of 18,031 rows with own keys).
     own_keys = {
         r["Name"].lower(): {k.lower() for k in r.get("ConditionKeys", [])}
         for r in out.get("Resources", [])
@@ -354,30 +348,17 @@ def _comparable(doc: dict, *, dedupe: bool = True) -> dict:
                     row["ConditionKeys"] = kept
                 else:
                     del row["ConditionKeys"]
-    for action in out.get("Actions", []):
-        action.pop("SupportedBy", None)
         if "ActionConditionKeys" in action:
             action["ActionConditionKeys"] = unique(action["ActionConditionKeys"])
-    operations = []
-    for op in out.pop("Operations", []):
-        op.pop("SDK", None)
-        own = unique(
-            [
-                {k: v for k, v in a.items() if k != "Context"}
-                for a in op.get("AuthorizedActions", [])
-                if a.get("Service", "").lower() == prefix
-            ]
-        )
-        if own:
-            operations.append({**op, "AuthorizedActions": own})
-    if operations:
-        out["Operations"] = operations
     return out
 
 
 def test_aws_json_round_trip_of_the_2026_json_corpus_equals_the_input(json_2026, corpus, tmp_path):
-    """AWS JSON -> catalog -> export: every document equals its input on every field the
-    catalog carries, in AWS's order (lists, keys)."""
+    """AWS JSON -> catalog -> export: every document equals its input, in AWS's order
+    (lists, keys): actions with their access-level flags, keys, rows and SupportedBy;
+    resource types; condition keys; every operation (those authorising nothing too) with
+    every action it authorises, other services' included, their Context and the SDK
+    methods; the version."""
     folder = tmp_path / "aws-json"
     export("aws-json", json_2026, folder)
     root = corpus / "servicereference" / "2026-03-31"
@@ -385,16 +366,31 @@ def test_aws_json_round_trip_of_the_2026_json_corpus_equals_the_input(json_2026,
     assert len(inputs) == 455
     written = sorted(folder.glob("*/*.json"))
     assert [p.relative_to(folder) for p in written] == [p.relative_to(root) for p in inputs]
-    with_duplicates = []
+    with_duplicates, exact, operations, sdk, supported, repeated = [], 0, 0, 0, 0, 0
     for path in inputs:
         source = json.loads(path.read_bytes())
         ours = json.loads((folder / path.parent.name / path.name).read_bytes())
         assert ours == _comparable(source), path.parent.name
+        exact += ours == source
+        operations += len(ours.get("Operations", []))
+        sdk += sum(len(o.get("SDK", [])) for o in ours.get("Operations", []))
+        supported += sum("SupportedBy" in a for a in ours["Actions"])
         if _comparable(source) != _comparable(source, dedupe=False):
             with_duplicates.append(path.parent.name)
-    # AWS's own duplicates: s3 and sagemaker list a key twice, gamelift authorises an
-    # action twice in 13 operations
-    assert with_duplicates == ["gamelift", "s3", "sagemaker"]
+        own = {
+            r["Name"].lower(): {k.lower() for k in r.get("ConditionKeys", [])}
+            for r in source.get("Resources", [])
+        }
+        repeated += sum(
+            any(k.lower() in own.get(row["Name"].lower(), ()) for k in row.get("ConditionKeys", []))
+            for a in source["Actions"]
+            for row in a.get("Resources", [])
+        )
+    assert (operations, sdk, supported) == (17567, 18005, 20596)
+    assert (exact, repeated) == (429, 1381)  # the rest: the rows repeating their type's keys
+    # AWS's own duplicates: s3 and sagemaker list a key twice on an action
+    assert with_duplicates == ["s3", "sagemaker"]
+    print(f"aws-json round trip: {exact} of {len(inputs)} documents equal to the input whole")
 
 
 def _json_fields(catalog: Catalog) -> dict:
@@ -408,9 +404,16 @@ def _json_fields(catalog: Catalog) -> dict:
                     tuple(a.condition_keys),
                     tuple((r.name, tuple(r.condition_keys)) for r in a.resource_types),
                     tuple(a.operations) if a.carries("operations") else None,
+                    a.supported_by if a.carries("supported_by") else None,
                 )
                 for a in s.actions
             },
+            "operations": tuple(
+                (o.name, o.authorized_actions, o.sdk if o.carries("sdk") else None)
+                for o in s.operations
+            )
+            if s.carries("operations")
+            else None,
             "resource_types": {
                 r.name: (tuple(r.arn_formats), tuple(r.condition_keys)) for r in s.resource_types
             },
@@ -440,6 +443,33 @@ def test_aws_json_of_the_2026_pages_read_back_keeps_every_field_the_json_carries
     assert all(not a.carries("operations") for s in catalog.services for a in s.actions)
     docs = [json.loads(p.read_bytes()) for p in folder.glob("*/*.json")]
     assert docs and all("Operations" not in d and d["Version"] == "v1.3" for d in docs)
+
+
+def test_aws_json_of_the_july_2026_pages_read_back_keeps_their_operations(corpus, tmp_path):
+    """.md (July 2026 layout) -> catalog -> export -> catalog: the operations with every
+    action they authorise (iam:PassRole too) and the values they set come back; their SDK
+    methods, which the layout does not carry, come back not carried, not empty."""
+    from iam_catalog.output.build import build
+
+    catalog = build([corpus / "new-layout-md" / "2026-08_8d3f1c7"]).catalog
+    folder = tmp_path / "aws-json"
+    export("aws-json", catalog, folder)
+    back = build([folder]).catalog
+    assert _json_fields(back) == _json_fields(catalog)
+    ops = [o for s in back.services for o in s.operations]
+    assert len(ops) == 43 and all(not o.carries("sdk") for o in ops)
+    braket = json.loads((folder / "braket" / "braket.json").read_bytes())
+    create = next(o for o in braket["Operations"] if o["Name"] == "CreateJob")
+    assert (
+        "SDK" not in create
+        and {
+            "Name": "PassRole",
+            "Service": "iam",
+            "Context": {"iam:PassedToService": ["braket.amazonaws.com", "sagemaker.amazonaws.com"]},
+        }
+        in create["AuthorizedActions"]
+    )
+    assert braket["Version"] == "v1.4"
 
 
 def test_aws_json_refuses_a_prefix_that_would_leave_its_folder(tmp_path):

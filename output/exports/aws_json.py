@@ -6,16 +6,18 @@ One document per service, as ``servicereference.us-east-1.amazonaws.com/v1/<svc>
 writes it: ``Name`` first, then the other keys sorted, 2-space indent; ``Actions`` (with
 ``ActionConditionKeys``, ``Annotations.Properties`` access-level flags and ``Resources``
 with their ``ConditionKeys``), ``Resources`` (``ARNFormats``, ``ConditionKeys``),
-``ConditionKeys`` (``Types``), ``Operations`` (``AuthorizedActions``) and ``Version``.
-An empty list is left out, as AWS leaves it out.
+``ConditionKeys`` (``Types``), ``Operations`` (``AuthorizedActions`` of any service with
+their ``Context``, ``SDK``), an action's ``SupportedBy`` and ``Version``. An empty list
+or object is left out, as AWS leaves it out.
 
 What the catalog does not carry is left out, never invented: ``Annotations`` for an
-action without an access level, ``Operations`` where the source has none (the HTML before
-July 2026), with ``Version`` the oldest whose schema says so (``v1.3`` has no operations,
-``v1.1`` no access levels). The catalog does not hold, and this export does not write, an
-operation's ``SDK`` methods, the actions it authorises in other services, ``Context`` and
-an action's ``SupportedBy`` (the README lists them). AWS's JSON has no descriptions, required flags,
-permission-only marks, API links or dependent actions, so they are not written either.
+action without an access level, ``SupportedBy`` where the source has none, ``SDK`` of
+an operation read from the July 2026 layout (which has none: :mod:`parsers.service_reference`
+reads an operation without ``SDK`` as not carrying it), ``Operations`` where the source
+has none (the HTML before July 2026), with ``Version`` the oldest whose schema says so
+(``v1.3`` has no operations, ``v1.1`` no access levels). AWS's JSON has no descriptions,
+required flags, permission-only marks, API links or dependent actions, so they are not
+written either.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 import orjson
 
 from iam_catalog.parsers.errors import OutputError
-from iam_catalog.parsers.model import AccessLevel, Action, Catalog, Service
+from iam_catalog.parsers.model import AccessLevel, Action, Catalog, Operation, Service
 
 NAME = "aws-json"
 DESCRIPTION = "AWS's programmatic service reference JSON (<svc>/<svc>.json, version 1.4)"
@@ -75,7 +77,46 @@ def _action(action: Action) -> dict[str, Any]:
     annotations = _annotations(action)
     if annotations is not None:
         entry["Annotations"] = annotations
+    if action.supported_by:
+        entry["SupportedBy"] = dict(sorted(action.supported_by))
     return _ordered(entry)
+
+
+def _operation(o: Operation) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "Name": o.name,
+        "AuthorizedActions": [
+            _ordered(
+                {"Name": a.action, "Service": a.service}
+                | ({"Context": {k: list(v) for k, v in sorted(a.context)}} if a.context else {})
+            )
+            for a in o.authorized_actions
+        ],
+    }
+    if o.carries("sdk"):
+        entry["SDK"] = [{"Name": m.client, "Method": m.method, "Package": m.package} for m in o.sdk]
+    return _ordered(entry)
+
+
+def _operations(service: Service) -> list[dict[str, Any]]:
+    """The service's operations; from a catalog that holds only each action's operation
+    names (``action.operations``, written before the service's operations had a place),
+    the operations with the actions of this service they authorise."""
+    if service.carries("operations"):
+        # AWS sorts by name, code point order
+        return [_operation(o) for o in sorted(service.operations, key=lambda o: o.name)]
+    carried = sorted((a for a in service.actions if a.carries("operations")), key=lambda a: a.name)
+    found: dict[str, list[str]] = {}
+    for action in carried:
+        for op in action.operations:
+            found.setdefault(op, []).append(action.name)
+    return [
+        {
+            "Name": op,
+            "AuthorizedActions": [{"Name": a, "Service": service.prefix} for a in actions],
+        }
+        for op, actions in sorted(found.items())
+    ]
 
 
 def _version(service: Service) -> str:
@@ -87,7 +128,7 @@ def _version(service: Service) -> str:
     for page in service.pages:
         if page.format == SOURCE_FORMAT and page.layout.startswith("v"):
             return page.layout
-    if any(a.carries("operations") for a in service.actions):
+    if service.carries("operations") or any(a.carries("operations") for a in service.actions):
         return VERSION
     if any(a.access_level is not None for a in service.actions):
         return "v1.3"
@@ -117,19 +158,9 @@ def document(service: Service) -> dict[str, Any]:
         ],
         "Version": _version(service),
     }
-    carried = sorted((a for a in service.actions if a.carries("operations")), key=lambda a: a.name)
-    if carried:
-        operations: dict[str, list[str]] = {}
-        for action in carried:
-            for op in action.operations:
-                operations.setdefault(op, []).append(action.name)
-        doc["Operations"] = [
-            {
-                "Name": op,
-                "AuthorizedActions": [{"Name": a, "Service": service.prefix} for a in actions],
-            }
-            for op, actions in sorted(operations.items())
-        ]
+    operations = _operations(service)
+    if operations:
+        doc["Operations"] = operations
     return _ordered(doc)
 
 
