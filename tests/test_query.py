@@ -4,11 +4,11 @@ export opens in sqlite3 with its foreign keys, views and full-text search."""
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import re
 import sqlite3
-import time
 
 import pytest
 
@@ -256,10 +256,8 @@ def test_cold_process_query_reads_the_store_not_the_json(model, tmp_path):
     try:
         Catalog.load(path).close()
         assert len(list((tmp_path / "cache").glob("*.sqlite"))) == 1
-        t = time.perf_counter()
         Catalog.load(path).close()
         assert len(list((tmp_path / "cache").glob("*.sqlite"))) == 1
-        assert time.perf_counter() - t < 5
     finally:
         del os.environ["IAM_CATALOG_CACHE"]
 
@@ -307,3 +305,59 @@ def test_cli_query_csv_defuses_formula_cells_as_the_catalog_csvs_do(model, tmp_p
     assert lines[0] == "service,name,types,description"
     (row,) = [line for line in lines if f",{key.name}," in line]
     assert row.endswith(',"\'=HYPERLINK(""http://x"",""y"")"')
+
+
+def test_every_action_lists_equal_the_model(model, cat):
+    """`query actions` reads each action's lists from one row of the store (action_lists):
+    for all 20,727 actions they equal the model's, the keys joined through the resource
+    types here."""
+    got = {m.action: m for m in cat.actions()}
+    assert len(got) == sum(len(s.actions) for s in model.services) > 20000
+    for s in model.services:
+        rt_keys = {}
+        for r in s.resource_types:
+            rt_keys.setdefault(r.name.lower(), r.condition_keys)
+        for a in s.actions:
+            m = got[f"{s.prefix}:{a.name}"]
+            keys = set(a.condition_keys)
+            for row in a.resource_types:
+                keys |= set(row.condition_keys) | set(rt_keys.get(row.name.lower(), ()))
+            assert set(m.condition_keys) == keys, m.action
+            assert list(m.condition_keys) == sorted(keys, key=str.lower), m.action
+            assert list(m.resource_types) == list(dict.fromkeys(r.name for r in a.resource_types))
+            levels = {lv.value for lv in a.access_levels} | (
+                {a.access_level.value} if a.access_level else set()
+            )
+            assert set(m.access_levels) == levels, m.action
+            assert m.via == ()
+
+
+def test_cli_json_is_what_json_dumps_with_indent_writes(model, tmp_path, capsys):
+    db = tmp_path / "c.db"
+    write_store(model, db)
+    cat = Catalog.load(db)
+    args = ["query", "actions", "--catalog", str(db), "--service", "ec2"]
+    assert main([*args, "--condition-key", "aws:ResourceTag/${TagKey}", "--format", "json"]) == 0
+    found = cat.actions(service="ec2", condition_key="aws:ResourceTag/${TagKey}")
+    want = [dataclasses.asdict(m) for m in found]
+    assert capsys.readouterr().out == json.dumps(want, indent=2, ensure_ascii=False) + "\n"
+    assert main([*args, "--format", "table"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == [m.action for m in cat.actions(service="ec2")]
+    # Columns are padded up to a cap, not to the longest list of the answer.
+    assert lines[0].index("resource_types") <= 2 * (48 + 2)
+    assert max(map(len, lines)) > 48 * 4
+
+
+def test_a_store_of_another_version_is_refused_in_one_line(model, tmp_path, capsys):
+    db = tmp_path / "old.db"
+    write_store(model, db)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'store_version'")
+    conn.commit()
+    conn.close()
+    assert main(["query", "services", "s3", "--catalog", str(db)]) == 2
+    assert capsys.readouterr().err == (
+        f"iam-catalog: error: {db}: a catalog store of version 1, this iam-catalog reads "
+        "version 2 (export it again)\n"
+    )

@@ -5,12 +5,14 @@ reads a few indexed rows instead of parsing all of catalog.json.
 ``Catalog.load(path)`` takes a SQLite store (``export sqlite``), a catalog.json or any
 source ``build`` accepts; for a catalog.json the store is made once and kept in the
 cache folder (``$IAM_CATALOG_CACHE``, else ``$XDG_CACHE_HOME/iam-catalog``, else
-``~/.cache/iam-catalog``) under the sha256 of the file, so the catalog is never read
-again while it is unchanged. Lookups by name go through SQLite's indexes.
+``~/.cache/iam-catalog``) under the sha256 of the file and the store's version, so the
+catalog is never read again while it is unchanged; for a folder of pages it is built in
+memory. Names are looked up in dicts built once per catalog.
 """
 
 from __future__ import annotations
 
+import fcntl
 import fnmatch
 import hashlib
 import os
@@ -18,12 +20,18 @@ import re
 import sqlite3
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+
+import orjson
 
 from iam_catalog.parsers.errors import IamCatalogError
 from iam_catalog.parsers.model import AccessLevel, Action, ResourceTypeRow
 from iam_catalog.query.arn import arn_matches, split_arn
+from iam_catalog.query.store import STORE_VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\0"
 
@@ -90,33 +98,90 @@ def _is_sqlite(path: Path) -> bool:
         return f.read(16) == SQLITE_MAGIC
 
 
-def _make_store(path: Path) -> Path:
-    """The query store of a catalog.json or source, made once per content."""
-    if path.is_file():
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]
-        cached = _cache_dir() / f"{digest}.sqlite"
-        if cached.is_file():
-            return cached
-    else:
-        cached = None
-    # Only now: building a store needs the whole pipeline, answering from one does not.
+def _file_identity(path: Path) -> str:
+    """What names one version of a file without reading it: its place, inode, size and
+    times (``ctime`` moves on every write and cannot be set back)."""
+    st = path.stat()
+    facts = (path.resolve(), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return hashlib.sha256(repr(facts).encode()).hexdigest()[:32]
+
+
+def _cached_store(path: Path) -> Path:
+    """The query store of a catalog.json (or one page), made once per content into the
+    cache folder: ``<sha256 of the bytes>.v<STORE_VERSION>.sqlite``, found again through
+    ``<identity of the file>.digest`` without reading the file (a query would otherwise
+    hash 17 MB each time)."""
+    cache = _cache_dir()
+    known = cache / f"{_file_identity(path)}.digest"
+    try:
+        digest = known.read_text(encoding="ascii").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        digest = ""
+    store = cache / f"{digest}.v{STORE_VERSION}.sqlite"
+    if digest and store.is_file():
+        return store
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]
+    store = cache / f"{digest}.v{STORE_VERSION}.sqlite"
+    if not store.is_file():
+        # Only now: building a store needs the whole pipeline, answering from one does not.
+        from iam_catalog.output.build import load_catalog
+        from iam_catalog.query.store import write_store
+
+        catalog = load_catalog(path)
+        cache.mkdir(parents=True, exist_ok=True)
+        _remove_killed_stores(cache)
+        with _locked_temp(cache) as tmp:
+            write_store(catalog, tmp)
+            os.replace(tmp, store)
+    with _locked_temp(cache) as tmp:
+        tmp.write_text(digest, encoding="ascii")
+        os.replace(tmp, known)
+    return store
+
+
+@contextmanager
+def _locked_temp(folder: Path) -> Iterator[Path]:
+    """A new empty file in ``folder``, locked (``flock``) while it is written, removed on
+    failure; a killed writer's is removed by :func:`_remove_killed_stores`."""
+    fd, name = tempfile.mkstemp(prefix=".store.", suffix=".tmp", dir=folder)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
+        os.close(fd)
+
+
+def _remove_killed_stores(folder: Path) -> None:
+    """Remove the temporary files of writers that died (no one holds their lock)."""
+    for tmp in folder.glob(".store.*.tmp"):
+        try:
+            fd = os.open(tmp, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # a live writer's
+        finally:
+            os.close(fd)
+
+
+def _memory_store(path: Path) -> sqlite3.Connection:
+    """The query store of a source (a folder of pages), built as ``build`` would and
+    held in memory: nothing is left in the cache or in temp, also when it fails."""
     from iam_catalog.output.build import load_catalog
-    from iam_catalog.query.store import write_store
+    from iam_catalog.query.store import fill_store
 
     catalog = load_catalog(path)
-    target_dir = cached.parent if cached else Path(tempfile.mkdtemp(prefix="iam-catalog-"))
-    target_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".store.", suffix=".tmp", dir=target_dir)
-    os.close(fd)
-    os.unlink(tmp)
+    conn = sqlite3.connect(":memory:")
     try:
-        write_store(catalog, Path(tmp))
-        final = cached or target_dir / "catalog.sqlite"
-        os.replace(tmp, final)
+        fill_store(conn, catalog)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        conn.close()
         raise
-    return final
+    return conn
 
 
 def _like_escape(text: str) -> str:
@@ -136,13 +201,22 @@ class Catalog:
         p = Path(path)
         if not p.exists():
             raise QueryError(f"{p}: no such file or folder")
-        store = p if p.is_file() and _is_sqlite(p) else _make_store(p)
-        conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+        if p.is_file():
+            store = p if _is_sqlite(p) else _cached_store(p)
+            conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+        else:  # a folder, or what build turns into a diagnostic (a FIFO, a device)
+            conn = _memory_store(p)
         try:
-            conn.execute("SELECT value FROM meta WHERE key = 'store_version'").fetchone()
+            row = conn.execute("SELECT value FROM meta WHERE key = 'store_version'").fetchone()
         except sqlite3.DatabaseError as e:
             conn.close()
             raise QueryError(f"{p}: not a catalog store ({e})") from None
+        if row != (str(STORE_VERSION),):
+            conn.close()
+            raise QueryError(
+                f"{p}: a catalog store of version {row[0] if row else 'unknown'}, this "
+                f"iam-catalog reads version {STORE_VERSION} (export it again)"
+            )
         return cls(conn, p)
 
     @classmethod
@@ -162,6 +236,24 @@ class Catalog:
     def close(self) -> None:
         self._db.close()
 
+    # ----------------------------------------------------------------- name indexes
+    # Names are looked up in dicts built once per Catalog, from one read of a table: a
+    # hash look-up, then the row by its integer key. (SQLite's own NOCASE comparison
+    # cannot use a column's binary index, and searched a table row by row.)
+
+    @cached_property
+    def _prefixes(self) -> dict[str, str]:
+        """Lower-cased service prefix -> the prefix as stored."""
+        return {p.lower(): p for (p,) in self._db.execute("SELECT prefix FROM services")}
+
+    @cached_property
+    def _action_ids(self) -> dict[str, int]:
+        """Lower-cased ``prefix:Name`` -> the action's row id."""
+        return {a.lower(): i for i, a in self._db.execute("SELECT id, action FROM actions")}
+
+    def _prefix(self, service: str) -> str | None:
+        return self._prefixes.get(service.lower())
+
     # ----------------------------------------------------------------- services
 
     def services(self, name: str | None = None) -> list[tuple[str, str]]:
@@ -169,11 +261,12 @@ class Catalog:
         whose name contains it (case-insensitive)."""
         if name is None:
             return list(self._db.execute("SELECT prefix, name FROM services ORDER BY prefix"))
-        rows = self._db.execute(
-            "SELECT prefix, name FROM services WHERE prefix = ? ORDER BY prefix", (name,)
-        ).fetchall()
-        if rows:
-            return rows
+        prefix = self._prefix(name)
+        if prefix is not None:
+            return self._db.execute(
+                "SELECT prefix, name FROM services WHERE prefix = ?", (prefix,)
+            ).fetchall()
+        # A part of a name is searched for in every name (459 of them), not looked up.
         return self._db.execute(
             "SELECT prefix, name FROM services WHERE name LIKE ? ESCAPE '\\' ORDER BY prefix",
             (f"%{_like_escape(name)}%",),
@@ -183,14 +276,14 @@ class Catalog:
 
     def action(self, name: str) -> Action | None:
         """The action ``prefix:Name`` (case-insensitive) with its typed fields, or None."""
-        row = self._db.execute(
-            "SELECT id, name, description, access_level, permission_only, api_reference, "
-            "not_carried FROM actions WHERE action = ?",
-            (name,),
-        ).fetchone()
-        if row is None:
+        aid = self._action_ids.get(name.lower())
+        if aid is None:
             return None
-        aid, aname, description, level, permission_only, api, not_carried = row
+        aname, description, level, permission_only, api, not_carried = self._db.execute(
+            "SELECT name, description, access_level, permission_only, api_reference, "
+            "not_carried FROM actions WHERE id = ?",
+            (aid,),
+        ).fetchone()
         nc = frozenset(f for f in not_carried.split(",") if f)
         # The store lists every level of an action, its one ``access_level`` included,
         # for queries; a source that printed only that one does not carry the list.
@@ -263,8 +356,8 @@ class Catalog:
         ``wildcard_only``: actions with no resource-type row."""
         where, args = ["1"], []
         if service is not None:
-            where.append("a.service = ? COLLATE NOCASE")
-            args.append(service)
+            where.append("a.service = ?")
+            args.append(self._prefix(service) or "")
         if access_level is not None:
             level = _level(access_level)
             where.append(
@@ -282,63 +375,36 @@ class Catalog:
             where.append(
                 "NOT EXISTS (SELECT 1 FROM action_resource_types r WHERE r.action_id = a.id)"
             )
-        if condition_key is not None:
-            where.append(
-                "a.id IN (SELECT action_id FROM action_condition_keys WHERE condition_key = ? "
-                "UNION SELECT r.action_id FROM resource_type_condition_keys t "
-                "JOIN action_resource_types r ON r.resource_type_id = t.resource_type_id "
-                "WHERE t.condition_key = ?)"
-            )
-            args.extend((condition_key, condition_key))
         condition = " AND ".join(where)
-        rows = self._db.execute(
-            f"SELECT a.id, a.action FROM actions a WHERE {condition} "
-            "ORDER BY a.action COLLATE NOCASE",
-            args,
-        ).fetchall()
-        # Three queries for all the matched actions, not three per action.
-        chosen = f"SELECT a.id FROM actions a WHERE {condition}"
-        levels: dict[int, list[str]] = defaultdict(list)
-        for aid, lv in self._db.execute(
-            f"SELECT action_id, access_level FROM action_access_levels WHERE action_id IN "
-            f"({chosen}) ORDER BY action_id, position",
-            args,
-        ):
-            levels[aid].append(lv)
-        rts: dict[int, dict[str, None]] = defaultdict(dict)
-        for aid, rt in self._db.execute(
-            f"SELECT action_id, resource_type FROM action_resource_types WHERE action_id IN "
-            f"({chosen}) ORDER BY action_id, position",
-            args,
-        ):
-            rts[aid][rt] = None
-        keys: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-        for aid, k, where_ in self._db.execute(
-            "SELECT action_id, condition_key, CASE WHEN row_id IS NULL THEN 'action' ELSE "
-            f"'row' END FROM action_condition_keys WHERE action_id IN ({chosen}) "
-            "UNION SELECT r.action_id, t.condition_key, 'resource_type' "
-            "FROM action_resource_types r JOIN resource_type_condition_keys t "
-            f"ON t.resource_type_id = r.resource_type_id WHERE r.action_id IN ({chosen})",
-            [*args, *args],
-        ):
-            keys[aid][k].add(where_)
-        out = []
-        for aid, name in rows:
-            own = keys[aid]
-            via: tuple[str, ...] = ()
-            if condition_key is not None:
-                wanted = condition_key.lower()
-                via = tuple(sorted({v for k, vs in own.items() if k.lower() == wanted for v in vs}))
-            out.append(
-                ActionMatch(
-                    name,
-                    tuple(levels[aid]),
-                    tuple(rts[aid]),
-                    tuple(sorted(own, key=str.lower)),
-                    via,
-                )
+        # condition_key: the actions that take the key, each with where it applies.
+        vias: dict[int, set[str]] = defaultdict(set)
+        if condition_key is not None:
+            for aid, where_ in self._db.execute(
+                "SELECT action_id, CASE WHEN row_id IS NULL THEN 'action' ELSE 'row' END "
+                "FROM action_condition_keys WHERE condition_key = ? UNION ALL "
+                "SELECT r.action_id, 'resource_type' FROM resource_type_condition_keys t "
+                "JOIN action_resource_types r ON r.resource_type_id = t.resource_type_id "
+                "WHERE t.condition_key = ?",
+                (condition_key, condition_key),
+            ):
+                vias[aid].add(where_)
+        loads = orjson.loads
+        return [
+            ActionMatch(
+                name,
+                tuple(loads(levels)),
+                tuple(loads(rts)),
+                tuple(loads(keys)),
+                tuple(sorted(vias.get(aid, ()))),
             )
-        return out
+            for aid, name, levels, rts, keys in self._db.execute(
+                "SELECT a.id, a.action, l.access_levels, l.resource_types, l.condition_keys "
+                f"FROM actions a JOIN action_lists l ON l.action_id = a.id WHERE {condition} "
+                "ORDER BY a.action COLLATE NOCASE",
+                args,
+            )
+            if condition_key is None or aid in vias
+        ]
 
     def _keys_of(self, aid: int) -> dict[str, set[str]]:
         """Every key an action takes -> where: ``action``, ``row``, ``resource_type``
@@ -372,9 +438,8 @@ class Catalog:
         """The resource types of a service, with their ARN formats and keys."""
         out = []
         for rid, svc, name in self._db.execute(
-            "SELECT id, service, name FROM resource_types WHERE service = ? COLLATE NOCASE "
-            "ORDER BY name",
-            (service,),
+            "SELECT id, service, name FROM resource_types WHERE service = ? ORDER BY name",
+            (self._prefix(service) or "",),
         ):
             arns = tuple(
                 f
@@ -444,19 +509,19 @@ class Catalog:
         the types its service's page gives)."""
         if action is not None:
             prefix = action.partition(":")[0]
-            found = self._db.execute(
-                "SELECT id FROM actions WHERE action = ?", (action,)
-            ).fetchone()
-            if found is None:
+            aid = self._action_ids.get(action.lower())
+            if aid is None:
                 return []  # as for every other question about an action the catalog lacks
-            vias = self._keys_of(found[0])
+            vias = self._keys_of(aid)
             out = []
+            own = self._prefix(prefix) or ""
             for k in sorted(vias, key=str.lower):
-                row = self._db.execute(
-                    "SELECT service, name, description, types FROM condition_keys "
-                    "WHERE name = ? ORDER BY service = ? COLLATE NOCASE DESC, service LIMIT 1",
-                    (k, prefix),
-                ).fetchone()
+                # The key as the action's own service defines it, else as the first does.
+                sql = "SELECT service, name, description, types FROM condition_keys WHERE "
+                row = (
+                    self._db.execute(sql + "service = ? AND name = ?", (own, k)).fetchone()
+                    or self._db.execute(sql + "name = ? ORDER BY service LIMIT 1", (k,)).fetchone()
+                )
                 svc, name, desc, types = row if row else (prefix, k, "", "")
                 desc, types = desc or "", types or ""
                 out.append(
@@ -471,9 +536,9 @@ class Catalog:
             return out
         rows = self._db.execute(
             "SELECT service, name, description, types FROM condition_keys "
-            + ("WHERE service = ? COLLATE NOCASE " if service else "")
+            + ("WHERE service = ? " if service else "")
             + "ORDER BY service, name",
-            (service,) if service else (),
+            (self._prefix(service) or "",) if service else (),
         )
         return [
             ConditionKeyInfo(s, n, d or "", tuple(t for t in (types or "").split(",") if t))
