@@ -471,3 +471,125 @@ def test_corpus_json_release_between_html_releases_reports_no_format_change(corp
     bad = [c for c in log if c.field and c.field.split(".")[-1] in not_json]
     assert bad == []
     assert not any(c.kind == "service_changed" for c in log)
+
+
+MD_PAGES_IN_HTML = (
+    "list_awsaccountmanagement.html",
+    "list_amazonbraket.html",
+    "list_databasequerymetadataservice.html",
+    "list_amazonec2instanceconnect.html",
+    "list_awsmarketplaceentitlementservice.html",
+    "list_awsmarketplacemeteringservice.html",
+    "list_amazonsimpledb.html",
+)
+
+
+def _every_order(tmp_path: Path, releases: dict[str, Catalog]) -> dict[tuple, tuple]:
+    """Versions, not-carried rows and log of a history, for every order of adding."""
+    out = {}
+    for n, order in enumerate(itertools.permutations(releases)):
+        db = tmp_path / f"h{n}.sqlite"
+        for date in order:
+            add_release(db, releases[date], date)
+        with History.open(db) as h:
+            log = tuple(json.dumps(c.to_dict(), sort_keys=True) for c in h.log())
+        with sqlite3.connect(db) as conn:
+            gaps = tuple(
+                conn.execute(
+                    "SELECT n.release, i.kind, i.service, i.name, n.field FROM item_not_carried n "
+                    "JOIN items i ON i.id = n.item ORDER BY 1, 2, 3, 4, 5"
+                )
+            )
+        out[order] = (tuple(_versions(db)), gaps, log)
+    return out
+
+
+def test_corpus_july_2026_md_release_between_html_releases_changes_no_dependent_action(
+    corpus, tmp_path
+):
+    """The July 2026 layout (.md, 2026-08) carries no dependent actions: between two
+    releases of the same services' HTML it shows no dependent-action change in `log` or
+    `show`, in whatever order the three are added (the versions are the same in all six).
+    An action without resource-type rows lacks them too (it said nothing of them)."""
+    html = build([corpus / "html" / "2026-04-01_110d32e3" / n for n in MD_PAGES_IN_HTML]).catalog
+    md = build([corpus / "new-layout-md" / "2026-08_8d3f1c7"]).catalog
+    assert {s.prefix for s in md.services} == {s.prefix for s in html.services}
+    releases = {"2026-04-01": html, "2026-08-01": md, "2026-10-01": html}
+    results = _every_order(tmp_path, releases)
+    assert len(set(results.values())) == 1
+    versions, item_gaps, log = next(iter(results.values()))
+    assert item_gaps == ()  # each service in one layout: its not carried is the service's
+    changes = [json.loads(c) for c in log]
+    assert changes, "the md pages do differ from the HTML (actions, descriptions)"
+    assert [c for c in changes if "dependent" in (c["field"] or "")] == []
+    db = tmp_path / "h0.sqlite"
+    with sqlite3.connect(db) as conn:
+        md_gaps = set(conn.execute("SELECT service, kind, field FROM not_carried"))
+    for s in md.services:
+        assert (s.prefix, "action", "dependent_actions") in md_gaps
+        assert (s.prefix, "action", "resource_types.dependent_actions") in md_gaps
+    with History.open(db) as h:
+        for s in md.services:
+            for a in s.actions:
+                shown = h.show(f"{s.prefix}:{a.name}")
+                assert not [c for c in shown.changes if "dependent" in (c.field or "")]
+
+
+def test_a_service_in_two_layouts_records_not_carried_per_item(corpus, tmp_path):
+    """A release where some of a service's actions come from a page without dependent
+    actions (a service whose pages are in two layouts): recorded for those actions only
+    (item_not_carried), so adding the releases in any order gives the same versions and
+    the others' dependent actions still count."""
+    html = build([corpus / "html" / "2026-04-01_110d32e3" / "list_amazonec2.html"]).catalog
+    (ec2,) = html.services
+    with_deps = [
+        a
+        for a in ec2.actions
+        if a.dependent_actions or any(r.dependent_actions for r in a.resource_types)
+    ]
+    assert len(with_deps) > 10
+    lacking = {a.name for a in with_deps[::2]}
+    no_deps = frozenset({"dependent_actions", "resource_types.dependent_actions"})
+
+    def mixed(a: Action) -> Action:
+        if a.name not in lacking:
+            return a
+        rows = tuple(dataclasses.replace(r, dependent_actions=()) for r in a.resource_types)
+        return dataclasses.replace(
+            a, dependent_actions=(), resource_types=rows, not_carried=a.not_carried | no_deps
+        )
+
+    mid = dataclasses.replace(
+        html,
+        source=dataclasses.replace(html.source, id="mixed"),
+        services=(dataclasses.replace(ec2, actions=tuple(map(mixed, ec2.actions))),),
+    )
+    kept = with_deps[1]
+    later = dataclasses.replace(
+        html,
+        source=dataclasses.replace(html.source, id="later"),
+        services=(
+            dataclasses.replace(
+                ec2,
+                actions=tuple(
+                    dataclasses.replace(a, dependent_actions=("ec2:Added",)) if a is kept else a
+                    for a in ec2.actions
+                ),
+            ),
+        ),
+    )
+    releases = {"2026-04-01": html, "2026-08-01": mid, "2026-10-01": later}
+    results = _every_order(tmp_path, releases)
+    assert len(set(results.values())) == 1
+    _versions_, item_gaps, log = next(iter(results.values()))
+    # ... and the actions without rows, which say nothing of the rows' dependent actions.
+    rowless = {a.name for a in ec2.actions if not a.resource_types} - lacking
+    assert rowless
+    assert {(r[0], r[3], r[4]) for r in item_gaps} == {
+        ("2026-08-01", name.lower(), f) for name in lacking for f in no_deps
+    } | {("2026-08-01", name.lower(), "resource_types.dependent_actions") for name in rowless}
+    changes = [json.loads(c) for c in log]
+    # The one real change, dated by the release that shows it; none at the mixed release.
+    assert [(c["date"], c["item"], c["field"]) for c in changes] == [
+        ("2026-10-01", kept.name, "dependent_actions")
+    ]

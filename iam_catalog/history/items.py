@@ -46,6 +46,7 @@ PRESENT_VALUE = "1"
 ROW_FIELDS = tuple(f"resource_types.{f}" for f in carried.ROW_FIELDS)
 """A field of every resource-type row of an action: stored as ``[[row name, value], ...]``
 so that a value known from an earlier release is never paired with another row."""
+ROW_FIELDS_SET = frozenset(ROW_FIELDS)
 
 # The fields history follows are those the catalog may record as not carried (one
 # vocabulary, :mod:`parsers.carried`), with each item's name; a service's are its prefix
@@ -116,12 +117,22 @@ def not_carried(catalog: Catalog) -> dict[str, frozenset[tuple[str, str]]]:
     does not carry, for every item of that kind in the service. ``(kind, "")``: the items
     of that kind themselves are not carried (a service whose page replaced its actions
     table by a link: an action missing from the release is not known to be gone)."""
+    return {prefix: skip for prefix, (skip, _) in _gaps(catalog).items() if skip}
+
+
+def _gaps(
+    catalog: Catalog,
+) -> dict[str, tuple[frozenset[tuple[str, str]], dict[tuple[str, int], frozenset[str]]]]:
+    """Per service (lower-cased prefix): what it does not carry for all its items of a
+    kind (:func:`not_carried`), and the fields each item (``(kind, index)``) does not
+    carry, as the catalog records them for that item."""
     from iam_catalog.output.diff import SOURCE_GAP_CODES
 
     gap_pages = {d.page for d in catalog.diagnostics if d.code in SOURCE_GAP_CODES}
-    out: dict[str, frozenset[tuple[str, str]]] = {}
+    out: dict[str, tuple[frozenset[tuple[str, str]], dict[tuple[str, int], frozenset[str]]]] = {}
     for s in catalog.services:
         skip: set[tuple[str, str]] = set()
+        own: dict[tuple[str, int], frozenset[str]] = {}
         if not s.carries("name"):
             skip.add((SERVICE, "name"))
         if not s.carries("actions") or any(p.page in gap_pages for p in s.pages):
@@ -132,11 +143,36 @@ def not_carried(catalog: Catalog) -> dict[str, frozenset[tuple[str, str]]]:
             (CONDITION_KEY, s.condition_keys),
         )
         for kind, items in groups:
-            if items and (kind, PRESENT) not in skip:
-                common = frozenset.intersection(*(frozenset(i.not_carried) for i in items))
-                skip |= {(kind, f) for f in common}
-        if skip:
-            out[s.prefix.lower()] = frozenset(skip)
+            if not items or (kind, PRESENT) in skip:
+                continue
+            sets = [frozenset(i.not_carried) for i in items]
+            if kind == ACTION:
+                # An action without resource-type rows carries its row fields only
+                # vacuously (there is no row to say anything of): where its service's
+                # rows or pages do not carry a field (the July 2026 layout's dependent
+                # actions), neither does it, or history would see the field come and go
+                # with the rows.
+                rows_lack = frozenset().union(
+                    *(
+                        n & ROW_FIELDS_SET
+                        for n, a in zip(sets, items, strict=True)
+                        if a.resource_types
+                    ),
+                    frozenset.intersection(
+                        *(carried.for_item(p.not_carried, ACTION) for p in s.pages)
+                    )
+                    & ROW_FIELDS_SET
+                    if s.pages
+                    else frozenset(),
+                )
+                sets = [
+                    n | rows_lack if not a.resource_types else n
+                    for n, a in zip(sets, items, strict=True)
+                ]
+            common = frozenset.intersection(*sets)
+            skip |= {(kind, f) for f in common}
+            own.update(((kind, i), n) for i, n in enumerate(sets) if n)
+        out[s.prefix.lower()] = (frozenset(skip), own)
     return out
 
 
@@ -197,11 +233,12 @@ class Observed:
 
 
 def observe(catalog: Catalog) -> Iterator[tuple[Key, Observed]]:
-    """Every item of ``catalog`` whose kind its source carries."""
-    gaps = not_carried(catalog)
+    """Every item of ``catalog`` whose kind its source carries, with the fields it does
+    not carry (its service's for all items of its kind, and its own)."""
+    gaps = _gaps(catalog)
     for s in catalog.services:
         prefix = s.prefix.lower()
-        skip = gaps.get(prefix, frozenset())
+        skip, own = gaps[prefix]
         yield (
             (SERVICE, prefix, prefix),
             Observed(SERVICE, s, _skipped(skip, SERVICE) | frozenset(s.not_carried) - {"actions"}),
@@ -215,9 +252,12 @@ def observe(catalog: Catalog) -> Iterator[tuple[Key, Observed]]:
             if (kind, PRESENT) in skip:
                 continue
             skipped = _skipped(skip, kind)
-            for item in items:
-                own = skipped | item.not_carried if item.not_carried else skipped
-                yield (kind, prefix, item.name.lower()), Observed(kind, item, own)
+            for n, item in enumerate(items):
+                mine = own.get((kind, n))
+                yield (
+                    (kind, prefix, item.name.lower()),
+                    Observed(kind, item, skipped | mine if mine else skipped),
+                )
 
 
 def _skipped(skip: frozenset[tuple[str, str]], kind: str) -> frozenset[str]:

@@ -13,7 +13,13 @@ Tables (house style 22):
   another value or lacks the item (NULL while it holds). A release whose source does not
   carry a field neither ends nor starts a run of it: it is simply not counted.
 - ``not_carried(release, service, kind, field)``: what each release's source did not
-  carry (``field = ''``: the items of that kind themselves).
+  carry for every item of a kind in a service (``field = ''``: the items of that kind
+  themselves).
+- ``item_not_carried(release, item, field)``: what it did not carry for one item beyond
+  that: as fine as the catalog's own ``not_carried`` (a service whose pages are in two
+  layouts, one of them without dependent actions). A service in one layout has no rows
+  here (an action without resource-type rows counts as lacking the row fields its
+  service's rows lack).
 
 A release that changes nothing adds one row (to ``releases``); 22,000 unchanged actions
 are never copied. Releases may be added in any date order: adding one between two others
@@ -34,7 +40,7 @@ from iam_catalog.output.gc_pause import cyclic_gc_paused
 from iam_catalog.parsers.errors import IamCatalogError
 from iam_catalog.parsers.model import Catalog
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,6 +74,12 @@ CREATE TABLE not_carried(
   kind TEXT NOT NULL,
   field TEXT NOT NULL,
   PRIMARY KEY(release, service, kind, field)
+) WITHOUT ROWID;
+CREATE TABLE item_not_carried(
+  release TEXT NOT NULL REFERENCES releases(date),
+  item INTEGER NOT NULL REFERENCES items(id),
+  field TEXT NOT NULL,
+  PRIMARY KEY(release, item, field)
 ) WITHOUT ROWID;
 """
 
@@ -119,9 +131,18 @@ def connect(path: str, *, create: bool = False) -> sqlite3.Connection:
     except sqlite3.DatabaseError as e:
         conn.close()
         raise HistoryError(f"{path}: not a history database ({e})") from None
+    if row == ("1",):  # version 1 lacked item_not_carried: its releases keep what they had
+        conn.executescript(
+            "BEGIN IMMEDIATE;"
+            + SCHEMA[SCHEMA.index("CREATE TABLE item_not_carried") :]
+            + "UPDATE meta SET value = '2' WHERE key = 'schema_version'; COMMIT;"
+        )
+        row = (str(SCHEMA_VERSION),)
     if row is None or row[0] != str(SCHEMA_VERSION):
         conn.close()
-        raise HistoryError(f"{path}: history schema version {row and row[0]}, expected 1")
+        raise HistoryError(
+            f"{path}: history schema version {row and row[0]}, expected {SCHEMA_VERSION}"
+        )
     return conn
 
 
@@ -182,6 +203,14 @@ def _add(conn: sqlite3.Connection, catalog: Catalog, date: str, label: str) -> A
         ids[key] = cur.lastrowid
         digests[cur.lastrowid] = None
     keys = {i: key for key, i in ids.items()}
+    conn.executemany(
+        "INSERT INTO item_not_carried VALUES (?, ?, ?)",
+        sorted(
+            (date, ids[key], f)
+            for key, obs in observed.items()
+            for f in obs.skip - {f for k, f in gaps.get(key[1], ()) if k == key[0]}
+        ),
+    )
 
     # The items this release can change: when it is the newest, those whose digest
     # differs from the newest release's, and those it lacks; else every item.
@@ -225,17 +254,25 @@ def _add(conn: sqlite3.Connection, catalog: Catalog, date: str, label: str) -> A
         for (r,) in conn.execute("SELECT date FROM releases WHERE date > ? ORDER BY date", (date,))
     ]
     later_gaps: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
+    later_item_gaps: dict[str, set[tuple[int, str]]] = defaultdict(set)
     if later:
         for rel, svc, kind, f in conn.execute(
             "SELECT release, service, kind, field FROM not_carried WHERE release > ?", (date,)
         ):
             later_gaps[rel].add((svc, kind, f))
+        for rel, item, f in conn.execute(
+            "SELECT release, item, field FROM item_not_carried WHERE release > ?", (date,)
+        ):
+            later_item_gaps[rel].add((item, f))
 
     def next_carried(key: Key, field: str) -> str | None:
+        """The first later release that carries ``field`` of the item."""
         kind, svc, _ = key
         for rel in later:
-            g = later_gaps.get(rel)
-            if not g or ((svc, kind, field) not in g and (svc, kind, PRESENT) not in g):
+            g = later_gaps.get(rel, ())
+            if (svc, kind, field) in g or (svc, kind, PRESENT) in g:
+                continue
+            if (ids[key], field) not in later_item_gaps.get(rel, ()):
                 return rel
         return None
 
