@@ -593,3 +593,17 @@ def test_a_service_in_two_layouts_records_not_carried_per_item(corpus, tmp_path)
     assert [(c["date"], c["item"], c["field"]) for c in changes] == [
         ("2026-10-01", kept.name, "dependent_actions")
     ]
+
+
+def test_a_schema_1_database_gains_item_not_carried_when_opened(tmp_path):
+    db = tmp_path / "h.sqlite"
+    add_release(db, _catalog("1", _service("s3", _action("GetObject"))), "2026-01-01")
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE item_not_carried")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    add_release(db, _catalog("2", _service("s3", _action("GetObject", "other"))), "2026-01-02")
+    with History.open(db) as h:
+        assert [(c.date, c.field) for c in h.log()] == [("2026-01-02", "description")]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT value FROM meta").fetchall() == [("2",)]
+        assert conn.execute("SELECT count(*) FROM item_not_carried").fetchone() == (0,)
