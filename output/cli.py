@@ -69,6 +69,7 @@ def _build(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_output_folder(out)  # before the work, not after it
     bar = None  # on a terminal, once the build has listed the files it reads
+    cache = PageCache(Path(args.cache)) if args.cache else None
 
     def start(total: int) -> None:
         nonlocal bar
@@ -90,13 +91,15 @@ def _build(args: argparse.Namespace) -> int:
             allow_incomplete=args.allow_incomplete,
             previous=Path(args.previous) if args.previous else None,
             jobs=args.jobs,
-            cache=PageCache(Path(args.cache)) if args.cache else None,
+            cache=cache,
             render=True,
             exclude=[out],  # its own output folder, when inside a source
         )
     finally:
         if bar is not None:
             bar.close()
+    if cache is not None:
+        cache.prune()  # what no recent build used (iam_catalog.page_cache)
     return _write_build(result, args.out, args.strict, args.show_diagnostics)
 
 
@@ -506,7 +509,8 @@ def make_parser() -> argparse.ArgumentParser:
         "--cache",
         metavar="DIR",
         help="page cache: take pages parsed before (same bytes, same code) from DIR and store "
-        "the others there; the output is the same as without (safe to delete)",
+        "the others there; the output is the same as without (safe to delete); entries no "
+        "build used for 14 days are pruned",
     )
     b.set_defaults(func=cmd_build)
 

@@ -517,7 +517,7 @@ def test_corpus_july_2026_md_release_between_html_releases_changes_no_dependent_
     releases = {"2026-04-01": html, "2026-08-01": md, "2026-10-01": html}
     results = _every_order(tmp_path, releases)
     assert len(set(results.values())) == 1
-    versions, item_gaps, log = next(iter(results.values()))
+    _versions, item_gaps, log = next(iter(results.values()))
     assert item_gaps == ()  # each service in one layout: its not carried is the service's
     changes = [json.loads(c) for c in log]
     assert changes, "the md pages do differ from the HTML (actions, descriptions)"
@@ -581,7 +581,7 @@ def test_a_service_in_two_layouts_records_not_carried_per_item(corpus, tmp_path)
     releases = {"2026-04-01": html, "2026-08-01": mid, "2026-10-01": later}
     results = _every_order(tmp_path, releases)
     assert len(set(results.values())) == 1
-    _versions_, item_gaps, log = next(iter(results.values()))
+    _versions, item_gaps, log = next(iter(results.values()))
     # ... and the actions without rows, which say nothing of the rows' dependent actions.
     rowless = {a.name for a in ec2.actions if not a.resource_types} - lacking
     assert rowless

@@ -160,3 +160,50 @@ def test_cli_build_with_cache_writes_the_same_bytes_and_fills_the_cache(corpus, 
         for name in OUTPUTS:
             assert (tmp_path / out / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
     assert len(list((tmp_path / "c").rglob("*.pickle"))) == 20
+
+
+def test_prune_deletes_what_no_recent_build_used_and_the_next_build_is_the_same(corpus, tmp_path):
+    """Entries a build read or wrote in the last KEEP_DAYS days stay; an entry no build
+    used for longer goes, as do other code versions' folders and killed writes' temporary
+    files; a build after pruning writes the same bytes, parsing only the pruned pages."""
+    import hashlib
+    import os
+    import time
+
+    from iam_catalog.output.build import page_id
+    from iam_catalog.output.cli import main
+    from iam_catalog.page_cache import KEEP_DAYS
+
+    pages = sorted((corpus / "html" / "2026-04-01_110d32e3").glob("*.html"))[:12]
+    cache_dir = tmp_path / "cache"
+    full = _write(pages, tmp_path / "full", None)
+    _write(pages, tmp_path / "cold", PageCache(cache_dir))
+    cache = PageCache(cache_dir)
+    entries = [
+        cache._path(PageCache.key(page_id(p), None, hashlib.sha256(p.read_bytes()).digest()))
+        for p in pages
+    ]
+    assert sorted(entries) == sorted(cache_dir.rglob("*.pickle"))
+    old = time.time() - (KEEP_DAYS + 1) * 86400
+    for e in entries:
+        os.utime(e, (old, old))
+    recent = time.time() - (KEEP_DAYS - 1) * 86400
+    os.utime(entries[0], (recent, recent))  # unused for 13 days: kept
+    (cache_dir / ("0" * 16) / "ab").mkdir(parents=True)  # another code version
+    shard = entries[1].parent
+    killed, writing = shard / ".killed.tmp", shard / ".writing.tmp"
+    killed.write_bytes(b"half")
+    writing.write_bytes(b"being written")
+    os.utime(killed, (time.time() - 7200,) * 2)
+
+    # A build of 8 of the 12 pages uses their entries: those stay, 3 others go.
+    used = pages[4:]
+    args = ["build", *map(str, used), "--out", str(tmp_path / "out"), "--cache", str(cache_dir)]
+    assert main(args) == 0
+    left = sorted(cache_dir.rglob("*.pickle"))
+    assert left == sorted([entries[0], *entries[4:]])  # the 8 used, one unused for 13 days
+    assert not killed.exists() and writing.exists()
+    assert [p.name for p in cache_dir.iterdir()] == [code_version()[:16]]
+    again = PageCache(cache_dir)
+    assert _write(pages, tmp_path / "again", again) == full
+    assert (again.hits, again.misses) == (9, 3)

@@ -11,15 +11,25 @@ other page shares the prefix.
 
 Layout: ``DIR/<CODE_VERSION[:16]>/<key[:2]>/<key>.pickle``, each file written atomically
 (temp file + rename). The folder is safe to delete at any time: a missing or unreadable
-entry is only a miss. Entries of older code versions are left to :meth:`PageCache.prune`.
+entry is only a miss.
+
+Pruning (:meth:`PageCache.prune`, run by ``nightly`` and ``build --cache`` after each
+build): what no recent build used goes. A build that reads an entry marks it used (its
+modification time), one that writes it makes it; an entry no build used for
+:data:`KEEP_DAYS` days is deleted (its page changed since, or left the index), as are the
+folders of other code versions (never read again) and the temporary files of writes
+killed more than an hour ago. Pruning beside a running build costs that build at most
+a miss.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
 import shutil
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -28,6 +38,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from iam_catalog.output.writers import ServiceOutput
     from iam_catalog.parsers.model import ParsedPage, Service
+
+
+KEEP_DAYS = 14
+"""An entry no build used for this many days is pruned."""
+_TEMP_GRACE_S = 3600
+# A temporary file this old belongs to a killed write (a put takes milliseconds).
 
 
 @cache
@@ -82,12 +98,15 @@ class PageCache:
 
     def get(self, key: str) -> Entry | None:
         """The entry of ``key``, or None (a missing or unreadable entry is a miss)."""
+        path = self._path(key)
         try:
-            page, service, output = pickle.loads(self._path(key).read_bytes())
+            page, service, output = pickle.loads(path.read_bytes())
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
             self.misses += 1
             return None
         self.hits += 1
+        with contextlib.suppress(OSError):
+            os.utime(path)  # used: kept by prune
         return Entry(page, service, output)
 
     def put(self, key: str, data: bytes) -> None:
@@ -109,15 +128,32 @@ class PageCache:
         except OSError:
             pass
 
-    def prune(self) -> int:
-        """Delete the entries of other code versions; how many folders went."""
-        removed = 0
+    def prune(self, keep_days: float = KEEP_DAYS, *, now: float | None = None) -> int:
+        """Delete what no recent build used: the entries of this code version not used
+        for ``keep_days``, the folders of other code versions, and temporary files of
+        killed writes. How many files and folders went."""
         if not self.folder.is_dir():
             return 0
+        now = time.time() if now is None else now
+        removed = 0
         for child in self.folder.iterdir():
             if child.is_dir() and child.name != self.root.name:
                 shutil.rmtree(child, ignore_errors=True)
                 removed += 1
+        if not self.root.is_dir():
+            return removed
+        for shard in self.root.iterdir():
+            if not shard.is_dir():
+                continue
+            for f in shard.iterdir():
+                try:
+                    age = now - f.stat().st_mtime
+                except OSError:
+                    continue  # gone meanwhile
+                stale = age > _TEMP_GRACE_S if f.name.startswith(".") else age > keep_days * 86400
+                if stale:
+                    f.unlink(missing_ok=True)
+                    removed += 1
         return removed
 
 

@@ -187,6 +187,7 @@ def _night(
         cache=cache,
     )
     new = result.catalog
+    cache.prune()  # what no recent night used (iam_catalog.page_cache)
 
     # 3. compare with the latest release
     latest = releases.latest()
