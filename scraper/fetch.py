@@ -6,9 +6,11 @@
 :mod:`scraper.snapshot`. The whole snapshot is assembled in a hidden folder beside
 ``out`` and renamed into place at the end, so ``out`` never holds half a snapshot; a
 page that fails after all retries is recorded as failed and the snapshot is marked
-incomplete. With ``previous``, each page is requested conditionally (If-None-Match /
-If-Modified-Since) and a 304 takes the previous bytes (after checking their sha256;
-hard-linked when possible).
+incomplete. A page the site withdrew (404, 410, a redirect away from the SAR) left the
+index: it is recorded under the manifest's ``withdrawn``, not as a failure; a network
+failure or a 5xx still fails the page. With ``previous``, each page is requested
+conditionally (If-None-Match / If-Modified-Since) and a 304 takes the previous bytes
+(after checking their sha256; hard-linked when possible).
 """
 
 from __future__ import annotations
@@ -45,7 +47,15 @@ from .discover import (
     page_targets,
     service_targets,
 )
-from .http import TOOL_VERSION, Fetched, Fetcher, HttpConfig, HTTPStatusError, UnreachableError
+from .http import (
+    TOOL_VERSION,
+    Fetched,
+    Fetcher,
+    HttpConfig,
+    HTTPStatusError,
+    RedirectedAwayError,
+    UnreachableError,
+)
 from .snapshot import (
     MANIFEST,
     FileEntry,
@@ -91,6 +101,8 @@ class FetchSummary:
     """Seconds spent waiting on the per-host rate limit, summed over workers."""
     failures: list[tuple[str, str]] = field(default_factory=list)
     """(path, error) of each failed file."""
+    withdrawn: list[tuple[str, str]] = field(default_factory=list)
+    """(path, reason) of each page the site withdrew (it left the index)."""
 
     def line(self) -> str:
         state = "complete" if self.complete else "INCOMPLETE"
@@ -101,6 +113,9 @@ class FetchSummary:
         )
         if self.rejected:
             text += f", {self.rejected} links refused"
+        if self.withdrawn:
+            path, reason = self.withdrawn[0]
+            text += f", {len(self.withdrawn)} withdrawn (first {path}: {reason})"
         if self.failures:
             path, error = self.failures[0]
             text += f"; first failure {path}: {error}"
@@ -219,6 +234,9 @@ def fetch_snapshot(
     summary.rejected = len(manifest.rejected)
     summary.failures = [(p, e.error or "") for p, e in manifest.failed.items()]
     summary.failed = len(summary.failures)
+    summary.withdrawn = [
+        (str(w["path"]), str(w["reason"])) for w in manifest.to_dict()["withdrawn"]
+    ]
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -322,8 +340,14 @@ class _Run:
                 entry = self._copy_previous(target, fetched, prev_data, prev_entry, dest)
             else:
                 with dest.open("rb") as f:  # the file just written, under the size cap
-                    problem = page_problem(target.format, f.read())
+                    data = f.read()
+                problem = page_problem(target.format, data)
                 if problem is not None:
+                    if fetched.url != target.url and _other_page(target.format, data):
+                        dest.unlink(missing_ok=True)
+                        why = f"redirected to {fetched.url}, which is not a page of the SAR"
+                        self._withdraw(target, fetched.status, why)
+                        return
                     redirected = (
                         f"redirected to {fetched.url}: " if fetched.url != target.url else ""
                     )
@@ -332,6 +356,14 @@ class _Run:
         except FetchError as e:
             dest.unlink(missing_ok=True)
             status = e.status if isinstance(e, HTTPStatusError) else None
+            if status in WITHDRAWN_STATUSES:
+                self._withdraw(target, status, f"HTTP {status}")
+                return
+            if isinstance(e, RedirectedAwayError) and not _same_document(target.url, e.target):
+                self._withdraw(
+                    target, None, f"redirected off the site to {e.target} (not followed)"
+                )
+                return
             message = str(e).removeprefix(f"{target.url}: ")
             entry = FileEntry(
                 target.url, target.format, target.role, status, fetched_at=now_utc(), error=message
@@ -371,6 +403,13 @@ class _Run:
             copied_from=self.prev_manifest.id,
         )
 
+    def _withdraw(self, target: Target, status: int | None, reason: str) -> None:
+        """Record a page the site withdrew: it left the index (no file, no failure)."""
+        with self._lock:
+            self.manifest.withdrawn.append(
+                {"path": target.path, "url": target.url, "status": status, "reason": reason}
+            )
+
     def _record(self, target: Target, entry: FileEntry) -> None:
         with self._lock:
             self.manifest.files[target.path] = entry
@@ -393,6 +432,43 @@ _HTML_END = re.compile(rb"</html>\s*\Z", re.I)
 _QUOTED = 60
 
 
+def _same_document(url: str, target: str) -> bool:
+    """Whether a redirect from ``url`` to ``target`` (off the configured origins) names the
+    same document on the same host and port: an http -> https move is the site's setup,
+    which fails the page (refused), not a page that left the SAR."""
+    a, b = urlsplit(url), urlsplit(target)
+    return (a.hostname, a.port, a.path) == (b.hostname, b.port, b.path)
+
+
+# What a withdrawn page answers: gone, or never there.
+WITHDRAWN_STATUSES = frozenset({404, 410})
+
+
+def _other_page(fmt: str, data: bytes) -> bool:
+    """Whether ``data`` is a page of another kind (where a withdrawn page's redirect
+    leads), not an empty body or a page of ``fmt`` cut short."""
+    if not data.strip():
+        return False
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    return not _is_page(fmt, data, text)
+
+
+def _is_page(fmt: str, data: bytes, text: str) -> bool:
+    """Whether ``data`` says it is a page of ``fmt`` (a SAR title, a sniffing parser)."""
+    if fmt == "json":
+        from iam_catalog.parsers import service_reference
+
+        return service_reference.sniff(text)
+    if fmt == "md":
+        from iam_catalog.parsers import markdown_list, markdown_table
+
+        return markdown_list.sniff(text) or markdown_table.sniff(text)
+    return bool(_SAR_TITLE.search(data[:_SAR_TITLE_WITHIN]))
+
+
 def page_problem(fmt: str, data: bytes) -> str | None:
     """Why ``data``, fetched as a page of format ``fmt`` (``html``, ``md``, ``json``), is
     not one (empty, an error page, cut short), or None."""
@@ -402,18 +478,12 @@ def page_problem(fmt: str, data: bytes) -> str | None:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         return f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})"
+    ok = _is_page(fmt, data, text)
     if fmt == "json":
-        from iam_catalog.parsers import service_reference
-
-        ok = service_reference.sniff(text)
         what = "not a service reference JSON document (an object with Name and Actions)"
     elif fmt == "md":
-        from iam_catalog.parsers import markdown_list, markdown_table
-
-        ok = markdown_list.sniff(text) or markdown_table.sniff(text)
         what = "not a SAR page in markdown"
     else:
-        ok = bool(_SAR_TITLE.search(data[:_SAR_TITLE_WITHIN]))
         what = "not a SAR page (no 'Actions, resources, and condition keys for')"
         if ok and not _HTML_END.search(data[-_QUOTED:]):
             return "not a whole HTML page (it does not end with </html>)"

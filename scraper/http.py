@@ -62,6 +62,14 @@ class DisallowedURLError(FetchError):
     """A URL (a link or a redirect target) is not on one of the configured hosts."""
 
 
+class RedirectedAwayError(DisallowedURLError):
+    """A redirect to a URL off the configured hosts (not followed)."""
+
+    def __init__(self, message: str, target: str) -> None:
+        super().__init__(message)
+        self.target = target
+
+
 class HTTPStatusError(FetchError):
     """The server answered with an error status (after the retries for 429 and 5xx)."""
 
@@ -306,8 +314,8 @@ class Fetcher:
             except ValueError:
                 raise FetchError(f"{url}: redirect to an invalid URL {location!r}") from None
             if origin_key(target) not in self.allowed_origins:
-                raise DisallowedURLError(
-                    f"{url}: redirect to {target} refused (not on an allowed host)"
+                raise RedirectedAwayError(
+                    f"{url}: redirect to {target} refused (not on an allowed host)", target
                 )
             url = target
         raise FetchError(f"{url}: more than {self.config.max_redirects} redirects")

@@ -18,9 +18,12 @@ The manifest (sorted keys) has one entry per file under ``files`` keyed by its p
 relative to DIR (``url``, ``status``, ``sha256``, ``bytes``, ``etag``, ``last_modified``,
 ``fetched_at``, ``error``, ``format``, ``role``, ``copied_from``) and, for the whole
 snapshot, ``id``, ``complete``, ``created_at``, ``base_url``, ``json_base_url``,
-``formats``, ``tool``, ``previous`` and the ``rejected`` links. A failed file has an
-``error`` and no file on disk. The ``id`` is a hash of the paths and digests, so two
-fetches that got the same bytes have the same id.
+``formats``, ``tool``, ``previous``, the ``rejected`` links and the ``withdrawn`` pages
+(linked from the index, but the site withdrew them: 404, 410, or a redirect away from
+the SAR, to a page of another kind or off the site; ``path``, ``url``, ``status``,
+``reason``): they left the index, are not under ``files`` and do not make the snapshot
+incomplete. A failed file has an ``error`` and no file on disk. The ``id`` is a hash of
+the paths and digests, so two fetches that got the same bytes have the same id.
 
 A snapshot *verifies* when every page the manifest lists as fetched is a regular file
 inside the folder (no symbolic link anywhere on its way, no FIFO or device) of the size
@@ -108,6 +111,9 @@ class Manifest:
     """Every file, by path relative to the snapshot folder."""
     rejected: list[dict[str, str]] = field(default_factory=list)
     """Links discovery refused to follow: ``{"link", "reason"}``."""
+    withdrawn: list[dict[str, Any]] = field(default_factory=list)
+    """Pages the index links that the site withdrew (404, 410, a redirect away from the
+    SAR): ``{"path", "url", "status", "reason"}``, by path. Not files of the snapshot."""
     previous: dict[str, str] | None = None
     """``{"id", "path"}`` of the snapshot used for conditional requests."""
     finished_at: str | None = None
@@ -152,6 +158,7 @@ class Manifest:
             "tool": dict(self.tool),
             "previous": self.previous,
             "rejected": list(self.rejected),
+            "withdrawn": sorted(self.withdrawn, key=lambda w: str(w["path"])),
             "files": {p: asdict(e) for p, e in sorted(self.files.items())},
         }
 
@@ -168,6 +175,7 @@ class Manifest:
             tool=dict(data["tool"]),
             files=files,
             rejected=list(data.get("rejected", [])),
+            withdrawn=list(data.get("withdrawn", [])),
             previous=data.get("previous"),
             finished_at=data.get("finished_at"),
             manifest_version=data.get("manifest_version", MANIFEST_VERSION),
@@ -202,7 +210,14 @@ _MANIFEST_FIELDS: dict[str, tuple[type, ...]] = {
     "tool": (dict,),
     "previous": (dict, type(None)),
     "rejected": (list,),
+    "withdrawn": (list,),
     "files": (dict,),
+}
+_WITHDRAWN_FIELDS: dict[str, tuple[type, ...]] = {
+    "path": _STR,
+    "url": _STR,
+    "status": _OPT_INT,
+    "reason": _STR,
 }
 _MANIFEST_REQUIRED = ("created_at", "base_url", "formats", "tool", "files")
 _ENTRY_FIELDS: dict[str, tuple[type, ...]] = {
@@ -248,6 +263,15 @@ def _shape_problem(data: Any) -> str | None:
         return "$.formats is not a list of strings"
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in data["tool"].items()):
         return "$.tool is not an object of strings"
+    for n, item in enumerate(data.get("withdrawn", [])):
+        at = f"$.withdrawn[{n}]"
+        if not isinstance(item, dict):
+            return f"{at} is not an object"
+        for name, types in _WITHDRAWN_FIELDS.items():
+            if name not in item:
+                return f"{at}.{name} is missing"
+            if wrong(item[name], types):
+                return f"{at}.{name} is not {_type_names(types)}"
     for path, entry in data["files"].items():
         at = f"$.files[{json.dumps(path)}]"
         if not isinstance(entry, dict):

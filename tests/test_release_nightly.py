@@ -297,3 +297,59 @@ def test_gate_thresholds_come_from_flags_and_a_config_file(small_site, tmp_path,
     capsys.readouterr()
     assert night(site, tmp_path, "2026-12-02", "--gate", "no.such.gate=1") == 2
     assert capsys.readouterr().err.startswith("iam-catalog: error: unknown gate 'no.such.gate'")
+
+
+def test_pages_the_site_withdrew_are_removals_not_a_quarantine(small_site, tmp_path, capsys):
+    """The index still links them, but one page answers 404, one 410 and one a 301 to a
+    page that is no SAR page (as the live list_awsiot1-click.html does): they left the
+    index. The night is published, the snapshot complete with the pages listed as
+    withdrawn, their services removed (breaking) in the diff; no per-service gate fails.
+    A 5xx on another night still fails the fetch (the snapshot is incomplete: exit 2)."""
+    from iam_catalog.scraper.snapshot import read_manifest
+
+    from .nightly_helpers import INDEX_PATH
+    from .servers import SAR_BASE, Fault, sar_index
+
+    releases = tmp_path / "releases"
+    assert night(small_site, tmp_path, "2026-12-01") == 0, capsys.readouterr().err
+    catalog = json.loads((releases / "2026-12-01" / "catalog.json").read_bytes())
+    single = sorted(
+        (len(s["actions"]), s["pages"][0]["page"] + ".html", prefix)
+        for prefix, s in catalog["services"].items()
+        if len(s["pages"]) == 1 and s["actions"] and s["pages"][0]["page"] + ".html" not in SMALL
+    )[:3]
+    names = [n for _, n, _ in single]
+    gone, away, moved = names
+    small_site.remove(SAR_BASE + gone)
+    small_site.add_faults(SAR_BASE + away, Fault("status", 410))
+    small_site.put("/iot/what-is.html", b"<html><title>What is AWS IoT</title></html>")
+    small_site.add_faults(
+        SAR_BASE + moved, Fault("redirect", status=301, location="/iot/what-is.html")
+    )
+    linked = [p[len(SAR_BASE) :] for p in small_site.paths() if p.startswith(SAR_BASE + "list_")]
+    assert gone not in linked
+    small_site.put(INDEX_PATH, sar_index([*linked, gone]))
+    capsys.readouterr()
+    # 3 of the 38 services of this small site are more than the 2% the totals gate allows
+    # by default (of the 445 of the reference, under 1%).
+    wider = ("--gate", "totals.services=10")
+    assert night(small_site, tmp_path, "2026-12-02", *wider) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "3 withdrawn" in err
+    manifest = read_manifest(tmp_path / "snapshots" / "2026-12-02")
+    assert manifest.complete
+    assert sorted(w["path"] for w in manifest.withdrawn) == sorted(f"html/{n}" for n in names)
+    assert (releases / "latest").readlink() == Path("2026-12-02")
+    assert _gates(releases / "2026-12-02")["failed"] == []
+    diff = json.loads((releases / "2026-12-02" / "diff.json").read_text())
+    removed = {
+        c["service"]: c["severity"] for c in diff["changes"] if c["kind"] == "service_removed"
+    }
+    assert removed == {prefix: "breaking" for _, _, prefix in single}
+
+    # A 5xx is no withdrawal: the fetch fails, nothing is published.
+    page = next(n for n in linked if n not in names)
+    small_site.add_faults(SAR_BASE + page, *[Fault("status", 503)] * 5)
+    assert night(small_site, tmp_path, "2026-12-03", *wider) == 2
+    assert "incomplete" in capsys.readouterr().err
+    assert (releases / "latest").readlink() == Path("2026-12-02")

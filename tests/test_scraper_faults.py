@@ -68,12 +68,77 @@ def test_500_after_all_retries_is_recorded_as_failed_and_the_rest_is_kept(site, 
     assert_consistent(tmp_path / "s")
 
 
-def test_404_is_not_retried_and_fails_the_page(site, pages, tmp_path):
+def test_404_and_410_are_not_retried_and_the_pages_left_the_index(site, pages, tmp_path):
+    """A page the index still links but the site withdrew (404 Not Found, 410 Gone) is
+    recorded as withdrawn, not failed: the snapshot is complete without it."""
     site.put(SAR_BASE + INDEX, sar_index([p.name for p in pages] + ["list_gone.html"]))
+    site.add_faults(SAR_BASE + pages[2].name, Fault("status", 410))
     summary = fetch(site, tmp_path / "s")
     assert site.requests[SAR_BASE + "list_gone.html"] == 1
-    entry = read_manifest(tmp_path / "s").files["html/list_gone.html"]
-    assert (summary.failed, entry.status, entry.error) == (1, 404, "HTTP 404 Not Found")
+    assert site.requests[SAR_BASE + pages[2].name] == 1
+    manifest = read_manifest(tmp_path / "s")
+    assert "html/list_gone.html" not in manifest.files
+    assert f"html/{pages[2].name}" not in manifest.files
+    assert manifest.withdrawn == [
+        {
+            "path": f"html/{pages[2].name}",
+            "url": site.url(SAR_BASE + pages[2].name),
+            "status": 410,
+            "reason": "HTTP 410",
+        },
+        {
+            "path": "html/list_gone.html",
+            "url": site.url(SAR_BASE + "list_gone.html"),
+            "status": 404,
+            "reason": "HTTP 404",
+        },
+    ]
+    assert (summary.complete, summary.fetched, summary.failed) == (True, PAGES - 1, 0)
+    assert summary.withdrawn == [
+        (f"html/{pages[2].name}", "HTTP 410"),
+        ("html/list_gone.html", "HTTP 404"),
+    ]
+    assert f"2 withdrawn (first html/{pages[2].name}: HTTP 410)" in summary.line()
+    assert_consistent(tmp_path / "s")
+
+
+def test_a_redirect_away_from_the_sar_withdraws_the_page_one_to_a_broken_page_fails_it(
+    site, pages, tmp_path
+):
+    """The live index links list_awsiot1-click.html, which answers 301 to a page that is
+    no SAR page: withdrawn, as is a redirect off the site (not followed). A redirect to
+    a SAR page cut short, a 5xx and a stalled answer still fail the fetch."""
+    moved, away, cut, broken = (p.name for p in pages[:4])
+    site.put(
+        "/iot/latest/developerguide/what-is.html", b"<html><title>What is AWS IoT</title></html>"
+    )
+    site.add_faults(
+        SAR_BASE + moved,
+        Fault("redirect", status=301, location="/iot/latest/developerguide/what-is.html"),
+    )
+    site.add_faults(
+        SAR_BASE + away, Fault("redirect", status=301, location="https://example.com/x")
+    )
+    site.put("/cut.html", pages[2].read_bytes()[:5000])
+    site.add_faults(SAR_BASE + cut, Fault("redirect", status=301, location="/cut.html"))
+    site.add_faults(SAR_BASE + broken, *[Fault("status", 503)] * 3)
+    summary = fetch(site, tmp_path / "s")
+    manifest = read_manifest(tmp_path / "s")
+    assert [(w["path"], w["status"], w["reason"]) for w in manifest.withdrawn] == [
+        (
+            f"html/{moved}",
+            200,
+            f"redirected to {site.url('/iot/latest/developerguide/what-is.html')}, which is "
+            "not a page of the SAR",
+        ),
+        (f"html/{away}", None, "redirected off the site to https://example.com/x (not followed)"),
+    ]
+    assert sorted(manifest.failed) == sorted([f"html/{cut}", f"html/{broken}"])
+    assert manifest.failed[f"html/{cut}"].error.startswith(
+        f"redirected to {site.url('/cut.html')}: not a whole HTML page"
+    )
+    assert manifest.failed[f"html/{broken}"].status == 503
+    assert (summary.complete, summary.failed, len(summary.withdrawn)) == (False, 2, 2)
     assert_consistent(tmp_path / "s")
 
 
@@ -145,11 +210,12 @@ def test_redirect_to_another_host_is_refused_without_contacting_it(site, pages, 
         site.add_faults(SAR_BASE + name, Fault("redirect", location=other.url(SAR_BASE + name)))
         summary = fetch(site, tmp_path / "s")
         assert other.requests == {}
-    entry = read_manifest(tmp_path / "s").files[f"html/{name}"]
-    assert summary.failed == 1
-    assert entry.error == (
-        f"redirect to {other.url(SAR_BASE + name)} refused (not on an allowed host)"
-    )
+    manifest = read_manifest(tmp_path / "s")
+    # Away from the SAR: the page left the index (a page that fails is a 5xx or no answer).
+    assert summary.complete and f"html/{name}" not in manifest.files
+    assert [w["reason"] for w in manifest.withdrawn] == [
+        f"redirected off the site to {other.url(SAR_BASE + name)} (not followed)"
+    ]
     assert_all_pages_identical(tmp_path / "s", pages, except_=name)
     assert_consistent(tmp_path / "s")
 
