@@ -71,50 +71,45 @@ def cmd_actions(args: argparse.Namespace) -> int:
         wildcard_only=args.wildcard_only,
     )
     columns = ["action", "access_levels", "resource_types", "condition_keys"]
-    if args.condition_key:
-        columns.append("via")
-    _emit(found, args.format, columns)
-    return 0
+    return _answer(found, args, columns + (["via"] if args.condition_key else []))
 
 
 def cmd_expand(args: argparse.Namespace) -> int:
     names = _open(args).expand(*args.patterns, invert=args.invert)
     if args.format == "json":
-        _emit(names, "json", [])
-    else:
-        sys.stdout.write("".join(f"{n}\n" for n in names))
+        return _answer(names, args, [])
+    sys.stdout.write("".join(f"{n}\n" for n in names))
     return 0
 
 
 def cmd_resource_types(args: argparse.Namespace) -> int:
-    _emit(
-        _open(args).resource_types(args.service),
-        args.format,
-        ["service", "name", "arn_formats", "condition_keys"],
-    )
-    return 0
+    found = _open(args).resource_types(args.service)
+    return _answer(found, args, ["service", "name", "arn_formats", "condition_keys"])
 
 
 def cmd_arn(args: argparse.Namespace) -> int:
-    _emit(
-        _open(args).match_arn(args.arn),
-        args.format,
-        ["service", "resource_type", "arn_format", "actions"],
-    )
-    return 0
+    found = _open(args).match_arn(args.arn)
+    return _answer(found, args, ["service", "resource_type", "arn_format", "actions"])
 
 
 def cmd_condition_keys(args: argparse.Namespace) -> int:
     found = _open(args).condition_keys(action=args.action, service=args.service)
-    columns = ["service", "name", "types", "description"] + (["via"] if args.action else [])
-    _emit(found, args.format, columns)
-    return 0
+    columns = ["service", "name", "types", "description"]
+    return _answer(found, args, columns + (["via"] if args.action else []))
 
 
 def cmd_services(args: argparse.Namespace) -> int:
-    rows = [{"prefix": p, "name": n} for p, n in _open(args).services(args.name)]
-    _emit(rows, args.format, ["prefix", "name"])
+    found = [{"prefix": p, "name": n} for p, n in _open(args).services(args.name)]
+    return _answer(found, args, ["prefix", "name"])
+
+
+def _answer(rows: Sequence[Any], args: argparse.Namespace, columns: list[str]) -> int:
+    _emit(rows, args.format, columns)
     return 0
+
+
+TABULAR = ["table", "json", "csv"]
+"""The ``--format`` choices of a command that answers with rows (the first: default)."""
 
 
 def add_parser(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
@@ -133,7 +128,17 @@ def add_parser(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     )
     cmds = q.add_subparsers(dest="query_command", required=True, metavar="COMMAND")
 
-    def common(p: argparse.ArgumentParser, formats: list[str]) -> None:
+    def command(
+        name: str, func: Any, help: str, description: str, example: str, formats: list[str]
+    ) -> argparse.ArgumentParser:
+        """A subcommand with the options every query takes (spelled once)."""
+        p = cmds.add_parser(
+            name,
+            help=help,
+            description=description,
+            epilog=f"example:\n  iam-catalog query {name} {example}",
+            formatter_class=formatter,
+        )
         p.add_argument("--catalog", metavar="PATH", help="catalog.json, SQLite export or source")
         p.add_argument(
             "--releases",
@@ -142,18 +147,19 @@ def add_parser(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
             help="releases folder whose latest/ to query (default: RELEASES)",
         )
         p.add_argument("--format", choices=formats, default=formats[0])
+        p.set_defaults(func=func)
+        return p
 
-    a = cmds.add_parser(
+    a = command(
         "actions",
-        help="actions by service, access level, resource type, condition key",
-        description="Actions matching every filter. --access-level L: L among its access "
-        "levels. --condition-key K: K on the action, on one of its rows or through one of "
-        "its resource types (column via says which). --wildcard-only: no resource type.",
-        epilog="example:\n  iam-catalog query actions --service ec2 "
-        "--condition-key 'aws:ResourceTag/${TagKey}' --format json",
-        formatter_class=formatter,
+        cmd_actions,
+        "actions by service, access level, resource type, condition key",
+        "Actions matching every filter. --access-level L: L among its access levels. "
+        "--condition-key K: K on the action, on one of its rows or through one of its "
+        "resource types (column via says which). --wildcard-only: no resource type.",
+        "--service ec2 --condition-key 'aws:ResourceTag/${TagKey}' --format json",
+        TABULAR,
     )
-    common(a, ["table", "json", "csv"])
     a.add_argument("--service", metavar="PREFIX")
     a.add_argument(
         "--access-level",
@@ -163,65 +169,58 @@ def add_parser(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     a.add_argument("--resource-type", metavar="NAME")
     a.add_argument("--condition-key", metavar="KEY")
     a.add_argument("--wildcard-only", action="store_true")
-    a.set_defaults(func=cmd_actions)
 
-    e = cmds.add_parser(
+    e = command(
         "expand",
-        help="IAM wildcard expansion of action patterns",
-        description="The actions the patterns match (* and ?, case-insensitive; "
-        "'*:CreateTags' across services); --invert: those none matches (NotAction).",
-        epilog="example:\n  iam-catalog query expand 's3:Get*' 's3:List*' --invert --format json",
-        formatter_class=formatter,
+        cmd_expand,
+        "IAM wildcard expansion of action patterns",
+        "The actions the patterns match (* and ?, case-insensitive; '*:CreateTags' across "
+        "services); --invert: those none matches (NotAction).",
+        "'s3:Get*' 's3:List*' --invert --format json",
+        ["text", "json"],
     )
-    common(e, ["text", "json"])
     e.add_argument("patterns", nargs="+", metavar="PATTERN")
     e.add_argument("--invert", action="store_true")
-    e.set_defaults(func=cmd_expand)
 
-    r = cmds.add_parser(
+    r = command(
         "resource-types",
-        help="a service's resource types and ARN formats",
-        description="The resource types of a service with their ARN formats and keys.",
-        epilog="example:\n  iam-catalog query resource-types --service s3",
-        formatter_class=formatter,
+        cmd_resource_types,
+        "a service's resource types and ARN formats",
+        "The resource types of a service with their ARN formats and keys.",
+        "--service s3",
+        TABULAR,
     )
-    common(r, ["table", "json", "csv"])
     r.add_argument("--service", required=True, metavar="PREFIX")
-    r.set_defaults(func=cmd_resource_types)
 
-    n = cmds.add_parser(
+    n = command(
         "arn",
-        help="which resource types an ARN is, and the actions that take them",
-        description="The resource types whose ARN formats match ARN (IAM's rules; * and ? "
-        "allowed) and the actions that take each.",
-        epilog="example:\n  iam-catalog query arn "
+        cmd_arn,
+        "which resource types an ARN is, and the actions that take them",
+        "The resource types whose ARN formats match ARN (IAM's rules; * and ? allowed) and "
+        "the actions that take each.",
         "arn:aws:dynamodb:us-east-1:123456789012:table/orders",
-        formatter_class=formatter,
+        TABULAR,
     )
-    common(n, ["table", "json", "csv"])
     n.add_argument("arn", metavar="ARN")
-    n.set_defaults(func=cmd_arn)
 
-    k = cmds.add_parser(
+    k = command(
         "condition-keys",
-        help="condition keys of an action or a service, with types",
-        description="The condition keys an action takes (and where), or a service defines.",
-        epilog="example:\n  iam-catalog query condition-keys --action s3:GetObject",
-        formatter_class=formatter,
+        cmd_condition_keys,
+        "condition keys of an action or a service, with types",
+        "The condition keys an action takes (and where), or a service defines.",
+        "--action s3:GetObject",
+        TABULAR,
     )
-    common(k, ["table", "json", "csv"])
     group = k.add_mutually_exclusive_group(required=True)
     group.add_argument("--action", metavar="PREFIX:NAME")
     group.add_argument("--service", metavar="PREFIX")
-    k.set_defaults(func=cmd_condition_keys)
 
-    s = cmds.add_parser(
+    s = command(
         "services",
-        help="service prefixes and names",
-        description="Services by prefix, or whose name contains NAME.",
-        epilog="example:\n  iam-catalog query services 'Amazon S3'",
-        formatter_class=formatter,
+        cmd_services,
+        "service prefixes and names",
+        "Services by prefix, or whose name contains NAME.",
+        "'Amazon S3'",
+        TABULAR,
     )
-    common(s, ["table", "json", "csv"])
     s.add_argument("name", nargs="?", metavar="NAME-OR-PREFIX")
-    s.set_defaults(func=cmd_services)
