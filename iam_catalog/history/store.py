@@ -203,12 +203,18 @@ def _add(conn: sqlite3.Connection, catalog: Catalog, date: str, label: str) -> A
         ids[key] = cur.lastrowid
         digests[cur.lastrowid] = None
     keys = {i: key for key, i in ids.items()}
+    # What single items do not carry beyond their service's items of their kind.
+    shared: dict[tuple[str, str], frozenset[str]] = defaultdict(frozenset)
+    for svc, pairs in gaps.items():
+        for kind, f in pairs:
+            shared[svc, kind] |= {f}
     conn.executemany(
         "INSERT INTO item_not_carried VALUES (?, ?, ?)",
         sorted(
             (date, ids[key], f)
             for key, obs in observed.items()
-            for f in obs.skip - {f for k, f in gaps.get(key[1], ()) if k == key[0]}
+            if obs.skip
+            for f in obs.skip - shared[key[1], key[0]]
         ),
     )
 
