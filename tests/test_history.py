@@ -607,3 +607,30 @@ def test_a_schema_1_database_gains_item_not_carried_when_opened(tmp_path):
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT value FROM meta").fetchall() == [("2",)]
         assert conn.execute("SELECT count(*) FROM item_not_carried").fetchone() == (0,)
+
+
+def test_every_field_of_the_carried_vocabulary_is_followed_and_read_back(corpus):
+    """History follows the fields parsers.carried names (new ones, like AWS's JSON
+    SupportedBy, included): an action of AWS's 2026-03-31 JSON read back from its fields
+    equals the action, field for field."""
+    from iam_catalog.history import items as it
+
+    catalog = build([corpus / "servicereference" / "2026-03-31" / "s3"]).catalog
+    (s3,) = catalog.services
+    checked = 0
+    for key, obs in it.observe(catalog):
+        if obs.kind != it.ACTION:
+            continue
+        fields = obs.fields()
+        assert set(fields) == {it.PRESENT, *it.FIELDS[it.ACTION]} - obs.skip, key
+        back = it.to_action(fields)
+        a = obs.item
+        assert back.supported_by == a.supported_by and a.supported_by, key
+        # What it does not carry, and (an action without rows) the rows' fields it
+        # says nothing of.
+        assert a.not_carried <= obs.skip and back.not_carried == obs.skip, key
+        for f in it.FIELDS[it.ACTION]:
+            if a.carries(f) and "." not in f:
+                assert getattr(back, f) == getattr(a, f), (key, f)
+        checked += 1
+    assert checked == len(s3.actions) > 100

@@ -91,6 +91,7 @@ def _action_fields(a: Action) -> dict[str, str]:
         "condition_keys": _json(a.condition_keys),
         "dependent_actions": _json(a.dependent_actions),
         "operations": _json(a.operations),
+        "supported_by": _json(a.supported_by),
     }
 
 
@@ -199,6 +200,7 @@ def _raw(kind: str, item: Any) -> Any:
             a.condition_keys,
             a.dependent_actions,
             a.operations,
+            a.supported_by,
         )
     if kind == SERVICE:
         return (item.prefix, item.name)
@@ -334,6 +336,7 @@ def to_action(fields: Mapping[str, str]) -> Action:
         condition_keys=tuple(_load(fields, "condition_keys", [])),
         dependent_actions=tuple(_load(fields, "dependent_actions", [])),
         operations=tuple(_load(fields, "operations", [])),
+        supported_by=tuple((f, bool(v)) for f, v in _load(fields, "supported_by", [])),
         not_carried=_missing(fields, ACTION) | unknown_rows,
     )
 
