@@ -59,6 +59,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 """The fields of each kind of item, besides :data:`PRESENT`."""
 
+SERVICE_FOLLOWED = frozenset(FIELDS[SERVICE])
+
 Key = tuple[str, str, str]
 """``(kind, service prefix, item name)``, lower-cased."""
 
@@ -243,7 +245,9 @@ def observe(catalog: Catalog) -> Iterator[tuple[Key, Observed]]:
         skip, own = gaps[prefix]
         yield (
             (SERVICE, prefix, prefix),
-            Observed(SERVICE, s, _skipped(skip, SERVICE) | frozenset(s.not_carried) - {"actions"}),
+            # Of the service's own fields, history follows its name (the actions and API
+            # operations are items or fields of their own).
+            Observed(SERVICE, s, _skipped(skip, SERVICE) | s.not_carried & SERVICE_FOLLOWED),
         )
         groups: tuple[tuple[str, Any], ...] = (
             (ACTION, s.actions),
