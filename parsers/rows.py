@@ -117,9 +117,6 @@ _HAS_INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
 _HAS_NO_BREAK = re.compile(f"[{NO_BREAK_SPACES}]")
 _ASCII_SPACE = " \t\n\r\f\v"
 _ASCII_SPACE_RUN = re.compile(r"[ \t\n\r\f\v]+")
-# ``$ { Partition}``: the archived pages split ``${`` (and the ``{`` of opsworks-cm's
-# ``${ServerName}-{Date-and-Time-Stamp-of-Backup}``) over lines (``$<span>{</span>``).
-_TEMPLATE = re.compile(r"(\$?)\s*\{\s*([^{}\s]*)\s*\}")
 _PERMISSION_ONLY = re.compile(r"\[\s*permission\s+only\s*\]", re.IGNORECASE)
 _ACCESS_LEVELS = {level.value.lower(): level for level in AccessLevel}
 # Seen in older pages: "Permission management" without the s.
@@ -303,10 +300,15 @@ class _Diags:
         ``${...}`` removed, runs of whitespace made one space, each change noted. A space
         left inside is the page's and kept (reported unless ``spaces``: resource-type
         names such as gameliftstreams ``stream group``)."""
-        s = raw.strip(_ASCII_SPACE)
-        # The common case, checked by three C loops: printable ASCII without a space.
-        if s.isascii() and s.isprintable() and " " not in s:
-            return s
+        # The common case, checked by C loops: printable ASCII without a space once the
+        # markup's indentation is stripped (str.strip() with no argument is several times
+        # faster than with one, and strips no-break spaces too: only for ASCII).
+        if raw.isascii():
+            s = raw.strip()
+            if s.isprintable() and " " not in s:
+                return s
+        else:
+            s = raw.strip(_ASCII_SPACE)
         kept = self.names.get(s)
         if kept is None:
             kept = self.names[s] = self._normalise(s, line, spaces)
@@ -322,12 +324,19 @@ class _Diags:
             if _HAS_NO_BREAK.search(kept):
                 kept = kept.translate(_NO_BREAK_TO_SPACE)
                 codes.append("no-break-space")
-        if "{" in kept:
-            joined = _TEMPLATE.sub(r"\1{\2}", kept)
-            if joined != kept:
-                kept = joined
+        words = kept.split()
+        if "{" in kept and len(words) > 1:
+            # Whitespace after ``$`` or ``{``, or before ``{`` or ``}``, is the markup's.
+            joined = [words[0]]
+            for w in words[1:]:
+                if joined[-1].endswith(("$", "{")) or w.startswith(("{", "}")):
+                    joined[-1] += w
+                else:
+                    joined.append(w)
+            if len(joined) < len(words):
                 codes.append("template-whitespace")
-        kept = " ".join(kept.split())
+            words = joined
+        kept = " ".join(words)
         if " " in kept and not spaces:
             codes.append("space-in-name")
         raw = collapse(s)  # the markup's line breaks and indentation are not worth showing
@@ -349,17 +358,18 @@ class _Diags:
             self.rewrite("no-break-space", collapse(raw), " ".join(kept.split()), line)
         return " ".join(kept.split())
 
-    def unique(self, values: list[str], line: int | None, where: str) -> tuple[str, ...]:
+    def unique(self, values: list[str], line: int | None, *where: str) -> tuple[str, ...]:
         """The non-empty values, each once, in first-seen order; an exact duplicate
-        (``s3:GetBucketObjectLockConfiguration`` twice in one cell) is noted."""
+        (``s3:GetBucketObjectLockConfiguration`` twice in one cell) is noted with the cell
+        it is in (``where``, joined only then: most cells hold no repeat)."""
         if not values:
             return ()
         out = tuple(dict.fromkeys(filter(None, values)))
-        if len(out) < len(values) - values.count(""):
+        if len(out) < len(values) and len(out) < len(values) - values.count(""):
             seen: set[str] = set()
             for v in values:
                 if v and v in seen:
-                    self.rewrite("duplicate-value", where, v, line)
+                    self.rewrite("duplicate-value", " ".join(where), v, line)
                 seen.add(v)
         return out
 
@@ -444,7 +454,7 @@ def _build_resources(
                 r.line, Severity.WARNING, "empty-resource-name", "resource-type row without a name"
             )
             continue
-        arns = d.unique([d.name(a, r.line) for a in r.arns], r.line, f"resource type {name} ARNs")
+        arns = d.unique([d.name(a, r.line) for a in r.arns], r.line, "resource type", name, "ARNs")
         keys = d.unique(
             [d.name(k, r.line) for k in r.condition_keys], r.line, f"resource type {name} keys"
         )
@@ -567,13 +577,14 @@ def _build_action(
     seen_rows: set[str] = set()
     repeated = False
     own_row = False
+    value = d.name  # once per action, not per value
     for r in rows:
         line = r.line
-        keys = [d.name(k, line) for k in r.condition_keys] if r.condition_keys else []
-        deps = [d.name(a, line) for a in r.dependent_actions] if r.dependent_actions else []
+        keys = [value(k, line) for k in r.condition_keys] if r.condition_keys else []
+        deps = [value(a, line) for a in r.dependent_actions] if r.dependent_actions else []
         for v in r.unclassified:
-            (keys if classify(v, known_keys) == "key" else deps).append(d.name(v, line))
-        rname, required = _split_resource_cell(d.name(r.resource_type, line, spaces=True))
+            (keys if classify(v, known_keys) == "key" else deps).append(value(v, line))
+        rname, required = _split_resource_cell(value(r.resource_type, line, spaces=True))
         if not rname:
             own_row = True
             own_keys.extend(keys)
@@ -597,8 +608,8 @@ def _build_action(
         fields = (
             rname,
             required,
-            d.unique(keys, line, f"{name} {rname} keys") if keys else (),
-            d.unique(deps, line, f"{name} {rname} dependent actions") if deps else (),
+            d.unique(keys, line, name, rname, "keys") if keys else (),
+            d.unique(deps, line, name, rname, "dependent actions") if deps else (),
         )
         row = seen.rows.get(fields)
         if row is None:
@@ -618,8 +629,8 @@ def _build_action(
         group.permission_only,
         first.api_reference or next((r.api_reference for r in rows if r.api_reference), None),
         tuple(resource_types),
-        d.unique(own_keys, first.line, f"{name} keys"),
-        d.unique(own_actions, first.line, f"{name} dependent actions"),
+        d.unique(own_keys, first.line, name, "keys"),
+        d.unique(own_actions, first.line, name, "dependent actions"),
         _dedupe(operations),
         not_carried.for_action(bool(resource_types), len(levels) > 1),
         page,
@@ -838,21 +849,30 @@ def _undefined_names(
     keys = {k.name.lower() for k in condition_keys}
     own = f"{prefix}:" if prefix and keys else None
 
-    def check(where: str, names: tuple[str, ...], line: int | None) -> None:
-        for k in names:
-            lowered = k.lower()
-            if lowered.startswith(own) and lowered not in keys:  # type: ignore[arg-type]
-                d.rewrite("undefined-condition-key", where, k, line)
+    def undefined(names: Iterable[str]) -> set[str]:
+        return {k for k in names if k.lower().startswith(own) and k.lower() not in keys}  # type: ignore[arg-type]
 
-    for a in actions:
-        if own is not None and a.condition_keys:
-            check(a.name, a.condition_keys, a.line)
-        for row in a.resource_types:
-            if types and row.name.lower() not in types:
-                d.rewrite("undefined-resource-type", a.name, row.name, a.line)
-            if own is not None and row.condition_keys:
-                check(f"{a.name} {row.name}", row.condition_keys, a.line)
+    # The names first (rows repeat across actions), the actions naming one only when found.
+    named_types = {row.name for a in actions for row in a.resource_types}
+    bad_types = {n for n in named_types if n.lower() not in types} if types else set()
+    bad_keys: set[str] = set()
     if own is not None:
+        bad_keys = undefined(
+            {k for a in actions for k in a.condition_keys}
+            | {k for a in actions for row in a.resource_types for k in row.condition_keys}
+        )
         for r in resource_types:
-            if r.condition_keys:
-                check(f"resource type {r.name}", r.condition_keys, r.line)
+            for k in undefined(r.condition_keys):
+                d.rewrite("undefined-condition-key", f"resource type {r.name}", k, r.line)
+    if not bad_types and not bad_keys:
+        return
+    for a in actions:
+        for k in a.condition_keys:
+            if k in bad_keys:
+                d.rewrite("undefined-condition-key", a.name, k, a.line)
+        for row in a.resource_types:
+            if row.name in bad_types:
+                d.rewrite("undefined-resource-type", a.name, row.name, a.line)
+            for k in row.condition_keys:
+                if k in bad_keys:
+                    d.rewrite("undefined-condition-key", f"{a.name} {row.name}", k, a.line)
