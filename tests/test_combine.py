@@ -78,6 +78,21 @@ def test_combined_build_takes_required_from_the_pages_and_operations_from_the_js
     assert rows > 20_000 and required > 0.7 * rows
     assert permission_only > 1_400
     assert operations > 15_000
+    # The service's API operations, whole from AWS's JSON: every action each authorises
+    # (other services' too, with the condition values it sets) and its SDK methods.
+    services = {s.prefix: s for s in combined.catalog.services}
+    with_sdk = other_services = 0
+    for j in json_2026.catalog.services:
+        c = services[j.prefix]
+        assert c.carries("operations") == j.carries("operations"), j.prefix
+        if j.carries("operations"):
+            assert c.operations == j.operations, j.prefix
+            assert dict(c.field_sources)["service.operations"] == ("json",)
+            with_sdk += sum(1 for o in c.operations if o.sdk and o.carries("sdk"))
+            other_services += sum(
+                1 for o in c.operations for a in o.authorized_actions if a.service != c.prefix
+            )
+    assert with_sdk == 17_567 and other_services == 1_280
     sqs = both[("sqs", "setqueueattributes")]
     assert [v.value for v in sqs.access_levels] == ["Permissions management", "Write"]
     assert sqs.access_level.value == "Permissions management"
@@ -197,6 +212,10 @@ def test_three_sources_each_entry_holds_every_source_value(corpus):
     fields = {e["field"] for e in report.disagreements}
     # The .md layout carries access-level sets, as the JSON does: compared as sets.
     assert report.compared["action.access_levels"] > 0
+    # The .md's API operations beside the JSON's: compared, the SDK methods not (the .md
+    # has no place for them).
+    assert report.compared["operation.authorized_actions"] > 0
+    assert "operation.sdk" not in report.compared
     assert "action.dependent_actions" not in fields  # the .md and the JSON carry none
     combined = {s.prefix: s for s in result.catalog.services}
     tunnel = next(a for a in combined["ec2-instance-connect"].actions if a.name == "OpenTunnel")
@@ -265,8 +284,15 @@ def test_each_field_is_the_value_of_the_source_its_record_names(combined, html_2
         for name, c in alone.items()
     }
     checked = 0
+    services = {name: {s.prefix: s for s in c.services} for name, c in alone.items()}
     for service in combined.catalog.services:
         order = dict(service.field_sources)
+        # The operations, whole from the first source that carries them.
+        giver = order.get("service.operations", (None,))[0]
+        if giver is None:
+            assert not service.carries("operations") and service.operations == ()
+        else:
+            assert service.operations == services[giver][service.prefix].operations
         for kind, attr in attrs.items():
             for item in getattr(service, attr):
                 key = (service.prefix, kind, item.name.lower())

@@ -1,6 +1,7 @@
-"""The cross-check of several sources of one day (pure, no I/O): every item one source has
-and another lacks, and every field both carry on which they disagree, with each source's
-value; what could not be compared (a source does not carry the field), and why.
+"""The cross-check of several sources of one day (pure, no I/O): every item (service,
+action, resource type, condition key, API operation) one source has and another lacks, and
+every field both carry on which they disagree, with each source's value; what could not be
+compared (a source does not carry the field), and why.
 
 Values are those a person compares: ``"present"``/``"absent"``, a name, an access level,
 a sorted list (for the ``action.resource_row_*`` fields, the sorted values of each row
@@ -16,7 +17,14 @@ from typing import Any, Protocol
 
 from iam_catalog.combine.merge import ITEM_KINDS
 from iam_catalog.combine.precedence import SOURCES
-from iam_catalog.parsers.model import Action, Catalog, ConditionKey, ResourceType, Service
+from iam_catalog.parsers.model import (
+    Action,
+    Catalog,
+    ConditionKey,
+    Operation,
+    ResourceType,
+    Service,
+)
 
 CROSSCHECK_VERSION = 1
 
@@ -24,11 +32,13 @@ Value = Any
 
 
 class Holder(Protocol):
-    """A service or one parsed page: both hold actions, resource types and keys."""
+    """A service or one parsed page: both hold actions, resource types, keys and
+    operations."""
 
     actions: tuple[Action, ...]
     resource_types: tuple[ResourceType, ...]
     condition_keys: tuple[ConditionKey, ...]
+    operations: tuple[Operation, ...]
 
 
 def _rows(a: Action, resource: str, value: Callable[[Any], Any]) -> Value:
@@ -50,6 +60,10 @@ ACTION_FIELDS: dict[str, tuple[str, Callable[[Action], Value]]] = {
     "action.condition_keys": ("condition_keys", lambda a: sorted(a.condition_keys)),
     "action.dependent_actions": ("dependent_actions", lambda a: sorted(a.dependent_actions)),
     "action.operations": ("operations", lambda a: sorted(a.operations)),
+    "action.supported_by": (
+        "supported_by",
+        lambda a: sorted(f"{feature}={value}" for feature, value in a.supported_by),
+    ),
 }
 """An action's fields compared, by the name reports give them."""
 
@@ -71,6 +85,28 @@ RESOURCE_FIELDS: dict[str, tuple[str, Callable[[ResourceType], Value]]] = {
     "resource_type.arn_formats": ("arn_formats", lambda r: sorted(r.arn_formats)),
     "resource_type.condition_keys": ("condition_keys", lambda r: sorted(r.condition_keys)),
 }
+
+
+def _authorized(o: Operation) -> Value:
+    """Each action the operation authorises, ``service:Action``, with the condition values
+    it sets (`` iam:PassedToService=iot.amazonaws.com``), sorted."""
+    return sorted(
+        f"{a.service}:{a.action}"
+        + "".join(f" {key}={'|'.join(values)}" for key, values in a.context)
+        for a in o.authorized_actions
+    )
+
+
+OPERATION_FIELDS: dict[str, tuple[str, Callable[[Operation], Value]]] = {
+    "operation.name": ("", lambda o: o.name),
+    "operation.authorized_actions": ("", _authorized),
+    "operation.sdk": (
+        "sdk",
+        lambda o: sorted(f"{m.package} {m.client}.{m.method}" for m in o.sdk),
+    ),
+}
+"""A service's API operations (AWS's JSON from 1.4, the July 2026 layout)."""
+
 KEY_FIELDS: dict[str, tuple[str, Callable[[ConditionKey], Value]]] = {
     "condition_key.name": ("", lambda k: k.name),
     "condition_key.description": ("description", lambda k: k.description),
@@ -80,7 +116,11 @@ _FIELDS: dict[str, Mapping[str, tuple[str, Callable[[Any], Value]]]] = {
     "action": ACTION_FIELDS,
     "resource_type": RESOURCE_FIELDS,
     "condition_key": KEY_FIELDS,
+    "operation": OPERATION_FIELDS,
 }
+# The kinds of items compared, with the attribute of a service that holds them: the
+# combination's, and the operations (which a service takes whole from one source).
+KINDS = (*ITEM_KINDS, ("operation", "operations"))
 
 
 def _by_name(items: tuple[Any, ...]) -> dict[str, Any]:
@@ -91,7 +131,7 @@ def value_of(holder: Holder, field: str, item: str) -> Value:
     """The value of ``field`` for ``item`` in a service or a page (``"present"`` for the
     item's own field, ``"absent"`` when it lacks the item), as the cross-check reports it."""
     kind = field.split(".", 1)[0]
-    attr = dict(ITEM_KINDS)[kind]
+    attr = dict(KINDS)[kind]
     name, _, resource = item.partition("/") if kind == "action" else (item, "", "")
     found = _by_name(getattr(holder, attr)).get(name.lower())
     if found is None:
@@ -203,11 +243,11 @@ def crosscheck(catalogs: Mapping[str, Catalog]) -> CrossCheck:
                 report.one_sided_actions += len(next(iter(held.values())).actions)
                 continue
         report.compared["service"] += 1
-        for kind, attr in ITEM_KINDS:
+        for kind, attr in KINDS:
             # A source whose pages list no such items (a markdown actions table replaced by
             # a link) says nothing about them.
             listing = {s: svc for s, svc in held.items() if svc.carries(attr)}
-            if len(listing) < len(held):
+            if listing and len(listing) < len(held):
                 lacking = {s for s in held if s not in listing}
                 missing.setdefault((prefix, kind), set()).update(lacking)
             per = {s: _by_name(getattr(svc, attr)) for s, svc in listing.items()}
@@ -256,7 +296,7 @@ _CARRIED_AS = {
         for fld, (carried_as, _) in table.items()
     },
     # The items themselves, as a service carries them.
-    **{kind: f"service.{attr}" for kind, attr in ITEM_KINDS},
+    **{kind: f"service.{attr}" for kind, attr in KINDS},
 }
 
 
