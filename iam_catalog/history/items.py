@@ -14,6 +14,7 @@ then knows nothing of it for that release, and never reports a change of it.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -120,22 +121,26 @@ def not_carried(catalog: Catalog) -> dict[str, frozenset[tuple[str, str]]]:
     does not carry, for every item of that kind in the service. ``(kind, "")``: the items
     of that kind themselves are not carried (a service whose page replaced its actions
     table by a link: an action missing from the release is not known to be gone)."""
-    return {prefix: skip for prefix, (skip, _) in _gaps(catalog).items() if skip}
+    return {prefix: skip for prefix, (skip, _, _) in _gaps(catalog).items() if skip}
 
 
-def _gaps(
-    catalog: Catalog,
-) -> dict[str, tuple[frozenset[tuple[str, str]], dict[tuple[str, int], frozenset[str]]]]:
+_Gaps = tuple[
+    frozenset[tuple[str, str]], dict[tuple[str, int], frozenset[str]], dict[str, frozenset[str]]
+]
+
+
+def _gaps(catalog: Catalog) -> dict[str, _Gaps]:
     """Per service (lower-cased prefix): what it does not carry for all its items of a
-    kind (:func:`not_carried`), and the fields each item (``(kind, index)``) does not
-    carry, as the catalog records them for that item."""
+    kind (:func:`not_carried`), the fields each item (``(kind, index)``) does not carry,
+    as the catalog records them for that item, and per kind the set most items have."""
     from iam_catalog.output.diff import SOURCE_GAP_CODES
 
     gap_pages = {d.page for d in catalog.diagnostics if d.code in SOURCE_GAP_CODES}
-    out: dict[str, tuple[frozenset[tuple[str, str]], dict[tuple[str, int], frozenset[str]]]] = {}
+    out: dict[str, _Gaps] = {}
     for s in catalog.services:
         skip: set[tuple[str, str]] = set()
         own: dict[tuple[str, int], frozenset[str]] = {}
+        usual: dict[str, frozenset[str]] = {}
         if not s.carries("name"):
             skip.add((SERVICE, "name"))
         if not s.carries("actions") or any(p.page in gap_pages for p in s.pages):
@@ -175,8 +180,49 @@ def _gaps(
             common = frozenset.intersection(*sets)
             skip |= {(kind, f) for f in common}
             own.update(((kind, i), n) for i, n in enumerate(sets) if n)
-        out[s.prefix.lower()] = (frozenset(skip), own)
+            usual[kind] = _most_common(sets)
+        out[s.prefix.lower()] = (frozenset(skip), own, usual)
     return out
+
+
+def _most_common(sets: list[frozenset[str]]) -> frozenset[str]:
+    """The set most items have (ties: the first in sorted order, for the same bytes)."""
+    counts = Counter(sets)
+    top = max(counts.values())
+    return min((c for c, n in counts.items() if n == top), key=sorted)
+
+
+def recorded_not_carried(
+    catalog: Catalog,
+) -> tuple[dict[str, frozenset[tuple[str, str]]], dict[Key, frozenset[str]]]:
+    """What a history records of a release's not carried: per service (lower-cased
+    prefix) the ``(kind, field)`` most of its items of a kind do not carry (and the kinds
+    of items it does not carry, ``(kind, "")``), and the items whose fields not carried
+    differ from their service's usual set, each with all of its own. Rows for the few
+    items that differ, never for the many that agree, whichever way they differ."""
+    table: dict[str, frozenset[tuple[str, str]]] = {}
+    items: dict[Key, frozenset[str]] = {}
+    gaps = _gaps(catalog)
+    for s in catalog.services:
+        prefix = s.prefix.lower()
+        skip, own, usual = gaps[prefix]
+        shared = {(k, f) for k, f in skip if k in usual and f != PRESENT}
+        table[prefix] = frozenset(skip - shared) | frozenset(
+            (k, f) for k, fs in usual.items() for f in fs
+        )
+        groups: tuple[tuple[str, Any], ...] = (
+            (ACTION, s.actions),
+            (RESOURCE_TYPE, s.resource_types),
+            (CONDITION_KEY, s.condition_keys),
+        )
+        for kind, group in groups:
+            if kind not in usual:
+                continue
+            for n, item in enumerate(group):
+                mine = own.get((kind, n), frozenset())
+                if mine != usual[kind]:
+                    items[kind, prefix, item.name.lower()] = mine
+    return {p: t for p, t in table.items() if t}, items
 
 
 _FIELDS_OF: dict[str, Any] = {
@@ -242,7 +288,7 @@ def observe(catalog: Catalog) -> Iterator[tuple[Key, Observed]]:
     gaps = _gaps(catalog)
     for s in catalog.services:
         prefix = s.prefix.lower()
-        skip, own = gaps[prefix]
+        skip, own, _ = gaps[prefix]
         yield (
             (SERVICE, prefix, prefix),
             # Of the service's own fields, history follows its name (the actions and API

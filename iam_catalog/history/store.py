@@ -13,13 +13,14 @@ Tables (house style 22):
   another value or lacks the item (NULL while it holds). A release whose source does not
   carry a field neither ends nor starts a run of it: it is simply not counted.
 - ``not_carried(release, service, kind, field)``: what each release's source did not
-  carry for every item of a kind in a service (``field = ''``: the items of that kind
-  themselves).
-- ``item_not_carried(release, item, field)``: what it did not carry for one item beyond
-  that: as fine as the catalog's own ``not_carried`` (a service whose pages are in two
-  layouts, one of them without dependent actions). A service in one layout has no rows
-  here (an action without resource-type rows counts as lacking the row fields its
-  service's rows lack).
+  carry for most items of a kind in a service, their usual set (``field = ''``: the
+  items of that kind themselves).
+- ``item_not_carried(release, item, field)``: an item whose fields not carried are not
+  its service's usual set (a service whose pages are in two layouts, one of them without
+  dependent actions): a row of field ``''``, then one per field it does not carry. So
+  history knows it as finely as the catalog's own ``not_carried``, with rows only for
+  the few items that differ. A service in one layout has no rows here (an action without
+  resource-type rows counts as lacking the row fields its service's rows lack).
 
 A release that changes nothing adds one row (to ``releases``); 22,000 unchanged actions
 are never copied. Releases may be added in any date order: adding one between two others
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from datetime import date as Date
 from functools import partial
 
-from iam_catalog.history.items import PRESENT, Key, not_carried, observe
+from iam_catalog.history.items import PRESENT, Key, not_carried, observe, recorded_not_carried
 from iam_catalog.output.gc_pause import cyclic_gc_paused
 from iam_catalog.parsers.errors import IamCatalogError
 from iam_catalog.parsers.model import Catalog
@@ -183,9 +184,10 @@ def _add(conn: sqlite3.Connection, catalog: Catalog, date: str, label: str) -> A
         (date, catalog.source.id, catalog.source.kind, label),
     )
     gaps = not_carried(catalog)
+    usual, unusual = recorded_not_carried(catalog)
     conn.executemany(
         "INSERT INTO not_carried VALUES (?, ?, ?, ?)",
-        sorted((date, svc, kind, f) for svc, pairs in gaps.items() for kind, f in pairs),
+        sorted((date, svc, kind, f) for svc, pairs in usual.items() for kind, f in pairs),
     )
     observed = dict(observe(catalog))
     newest = conn.execute("SELECT max(date) FROM releases WHERE date != ?", (date,)).fetchone()[0]
@@ -203,18 +205,15 @@ def _add(conn: sqlite3.Connection, catalog: Catalog, date: str, label: str) -> A
         ids[key] = cur.lastrowid
         digests[cur.lastrowid] = None
     keys = {i: key for key, i in ids.items()}
-    # What single items do not carry beyond their service's items of their kind.
-    shared: dict[tuple[str, str], frozenset[str]] = defaultdict(frozenset)
-    for svc, pairs in gaps.items():
-        for kind, f in pairs:
-            shared[svc, kind] |= {f}
+    # The items whose fields not carried are not their service's usual set: all of
+    # their own, after a row of field '' that says so.
     conn.executemany(
         "INSERT INTO item_not_carried VALUES (?, ?, ?)",
         sorted(
             (date, ids[key], f)
-            for key, obs in observed.items()
-            if obs.skip
-            for f in obs.skip - shared[key[1], key[0]]
+            for key, fields in unusual.items()
+            if key in ids
+            for f in (PRESENT, *fields)
         ),
     )
 
@@ -274,11 +273,17 @@ def _add(conn: sqlite3.Connection, catalog: Catalog, date: str, label: str) -> A
     def next_carried(key: Key, field: str) -> str | None:
         """The first later release that carries ``field`` of the item."""
         kind, svc, _ = key
+        item = ids[key]
         for rel in later:
             g = later_gaps.get(rel, ())
-            if (svc, kind, field) in g or (svc, kind, PRESENT) in g:
-                continue
-            if (ids[key], field) not in later_item_gaps.get(rel, ()):
+            if (svc, kind, PRESENT) in g:
+                continue  # the release does not carry such items at all
+            own = later_item_gaps.get(rel, ())
+            if field != PRESENT and (item, PRESENT) in own:
+                # The item's own set (the '' row marks it), not its service's usual one.
+                if (item, field) not in own:
+                    return rel
+            elif (svc, kind, field) not in g:
                 return rel
         return None
 
