@@ -388,7 +388,8 @@ def _action_to_dict(a: Action) -> dict[str, Any]:
     return out
 
 
-def _operation_to_dict(o: Operation) -> dict[str, Any]:
+def operation_to_dict(o: Operation) -> dict[str, Any]:
+    """The JSON form of an operation (``sdk`` null where its source does not carry it)."""
     return {
         "name": o.name,
         "authorized_actions": [
@@ -401,7 +402,8 @@ def _operation_to_dict(o: Operation) -> dict[str, Any]:
     }
 
 
-def _operation_from_dict(o: Mapping[str, Any], page: str) -> Operation:
+def operation_from_dict(o: Mapping[str, Any], page: str = "") -> Operation:
+    """An operation from its JSON form."""
     return Operation(
         o["name"],
         tuple(
@@ -481,7 +483,7 @@ def service_to_dict(s: Service) -> dict[str, Any]:
                 )
                 for k in s.condition_keys
             },
-            "operations": [_operation_to_dict(o) for o in s.operations],
+            "operations": [operation_to_dict(o) for o in s.operations],
         },
         s.not_carried,
     )
@@ -700,7 +702,7 @@ def catalog_from_dict(d: Mapping[str, Any]) -> Catalog:
         )
         if "operations" not in s:
             service_nc |= {"operations"}
-        operations = tuple(_operation_from_dict(o, first_page) for o in s.get("operations") or ())
+        operations = tuple(operation_from_dict(o, first_page) for o in s.get("operations") or ())
         services.append(
             Service(
                 s["prefix"],

@@ -80,7 +80,17 @@ def _value(field: str, text: str) -> Any:
     """A field's value as diff compares it."""
     value = orjson.loads(text)
     if field in _SETS and isinstance(value, list):
-        return sorted({v.lower() if isinstance(v, str) else v for v in value})
+        # a service's operations are objects: each compared whole, as its JSON text
+        return sorted(
+            {
+                v.lower()
+                if isinstance(v, str)
+                else orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()
+                if isinstance(v, dict)
+                else v
+                for v in value
+            }
+        )
     if field.startswith("resource_types."):
         rows: dict[str, set[str]] = defaultdict(set)
         for name, v in value:

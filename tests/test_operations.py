@@ -19,6 +19,7 @@ from iam_catalog.output.writers import dumps_catalog, write_csv
 from iam_catalog.parsers.model import CATALOG_SCHEMA, catalog_from_dict
 
 JSON_2026 = ("servicereference", "2026-03-31")
+FIXTURES_HTML = Path(__file__).parent.parent / "fixtures" / "html"
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +204,105 @@ def test_a_build_of_pages_and_json_takes_operations_and_supported_by_from_the_js
         ("IAM Access Analyzer Policy Generation", True),
         ("IAM Action Last Accessed", True),
     )
+
+
+def test_sqlite_export_holds_operations_authorised_actions_context_sdk_and_supported_by(
+    raw, built, tmp_path
+):
+    import sqlite3
+
+    from iam_catalog.output.exports import export
+
+    out = tmp_path / "catalog.db"
+    export("sqlite", built.catalog, out)
+    conn = sqlite3.connect(out)
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+    def count(sql: str) -> int:
+        return conn.execute(sql).fetchone()[0]
+
+    assert count("SELECT count(*) FROM api_operations") == 17567
+    assert count("SELECT count(*) FROM authorized_actions") == sum(_raw_needs(raw).values())
+    assert count("SELECT count(DISTINCT authorized_action_id) FROM authorized_action_context") == (
+        750
+    )
+    assert count("SELECT count(*) FROM sdk_methods") == 18005
+    assert count("SELECT count(DISTINCT action_id) FROM action_supported_by") == 20596
+    # Which operations pass a role, to which service: iam:PassRole resolved to IAM's action
+    rows = conn.execute(
+        "SELECT o.operation, o.context, x.action_id IS NOT NULL FROM operation_actions o "
+        "JOIN authorized_actions x ON x.action = o.authorized_action "
+        "WHERE o.service = 'iotdeviceadvisor' AND o.authorized_action = 'iam:PassRole' "
+        "GROUP BY o.operation ORDER BY o.operation"
+    ).fetchall()
+    assert ("CreateSuiteDefinition", "iam:PassedToService=iotdeviceadvisor.amazonaws.com", 1) in (
+        rows
+    )
+    # the README's query
+    passing = conn.execute(
+        "SELECT service, operation, context FROM operation_actions "
+        "WHERE authorized_action = 'iam:PassRole' AND context IS NOT NULL"
+    ).fetchall()
+    assert (
+        "iotdeviceadvisor",
+        "CreateSuiteDefinition",
+        "iam:PassedToService=iotdeviceadvisor.amazonaws.com",
+    ) in passing
+    print(f"operations passing a role with iam:PassedToService set: {len(passing)}")
+    # a source without operations (the older HTML): none, and its services say they do
+    # not carry them; the July 2026 layout's, without SDK methods
+    html_db = tmp_path / "html.db"
+    export("sqlite", build([FIXTURES_HTML]).catalog, html_db)
+    html = sqlite3.connect(html_db)
+    services = dict(html.execute("SELECT prefix, not_carried FROM services"))
+    with_ops = {s for (s,) in html.execute("SELECT DISTINCT service FROM api_operations")}
+    assert with_ops == {"braket"}
+    assert all("operations" in nc.split(",") for p, nc in services.items() if p != "braket")
+    assert "operations" not in services["braket"].split(",")
+    assert {nc for (nc,) in html.execute("SELECT DISTINCT not_carried FROM api_operations")} == {
+        "sdk"
+    }
+
+
+def test_history_follows_operations_and_supported_by_across_releases(corpus, tmp_path):
+    """Two releases of iotdeviceadvisor's JSON, the second with CreateSuiteDefinition
+    gaining iam:PassRole and an action's SupportedBy changed: history shows both, rated as
+    the diff rates them; the HTML release before them (no operations) changes nothing."""
+    import json
+
+    from iam_catalog.history import History, add_release
+
+    doc = json.loads(
+        corpus.joinpath(*JSON_2026, "iotdeviceadvisor", "iotdeviceadvisor.json").read_text()
+    )
+    old = json.loads(json.dumps(doc))
+    create = next(o for o in old["Operations"] if o["Name"] == "CreateSuiteDefinition")
+    create["AuthorizedActions"] = [
+        a for a in create["AuthorizedActions"] if a["Name"] != "PassRole"
+    ]
+    old["Actions"][0]["SupportedBy"]["IAM Action Last Accessed"] = False
+    releases = []
+    for i, d in enumerate((old, doc)):
+        folder = tmp_path / f"r{i}" / "iotdeviceadvisor"
+        folder.mkdir(parents=True)
+        (folder / "iotdeviceadvisor.json").write_text(json.dumps(d))
+        releases.append(build([folder.parent]).catalog)
+    html = corpus / "html" / "2026-04-01_110d32e3" / "list_awsiotcoredeviceadvisor.html"
+    db = tmp_path / "history.sqlite"
+    add_release(db, build([html]).catalog, "2026-01-01")
+    add_release(db, releases[0], "2026-02-01")
+    add_release(db, releases[1], "2026-03-01")
+    with History.open(db) as h:
+        service = h.show("iotdeviceadvisor")
+        action = h.show(f"iotdeviceadvisor:{doc['Actions'][0]['Name']}")
+    assert [(c.date, c.field, c.severity) for c in service.changes] == [
+        ("2026-03-01", "operations[CreateSuiteDefinition].authorized_actions", "security"),
+        ("2026-03-01", "operations[CreateSuiteDefinition].context", "info"),
+    ]
+    assert [(c.date, c.field, c.new) for c in action.changes if c.field == "supported_by"] == [
+        (
+            "2026-03-01",
+            "supported_by",
+            ["IAM Access Analyzer Policy Generation=true", "IAM Action Last Accessed=true"],
+        )
+    ]

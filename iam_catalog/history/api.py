@@ -21,7 +21,7 @@ from typing import Any
 from iam_catalog.history import items as it
 from iam_catalog.history.store import AddResult, HistoryError, add, connect, parse_date
 from iam_catalog.output.diff import ChangeSeverity, diff, value_to_json
-from iam_catalog.parsers.model import Catalog, CatalogSource, Service
+from iam_catalog.parsers.model import Catalog, CatalogSource, Service, operation_from_dict
 
 Fields = dict[str, str]
 Runs = dict[str, list[tuple[str, str, str | None]]]
@@ -117,7 +117,8 @@ def _service(prefix: str, kind: str, fields: Fields | None, display: str) -> Ser
             it._load(fields, "prefix", display),
             it._load(fields, "name", ""),
             (),
-            not_carried=frozenset() if "name" in fields else frozenset({"name"}),
+            not_carried=frozenset(f for f in ("name", "operations") if f not in fields),
+            operations=tuple(operation_from_dict(o) for o in it._load(fields, "operations", [])),
         )
     if kind == it.ACTION:
         return Service(display, "", (), actions=(it.to_action(fields),))

@@ -30,6 +30,7 @@ from iam_catalog.parsers.model import (
     ResourceType,
     ResourceTypeRow,
     Service,
+    operation_to_dict,
 )
 
 SERVICE, ACTION, RESOURCE_TYPE, CONDITION_KEY = (
@@ -50,10 +51,11 @@ so that a value known from an earlier release is never paired with another row."
 ROW_FIELDS_SET = frozenset(ROW_FIELDS)
 
 # The fields history follows are those the catalog may record as not carried (one
-# vocabulary, :mod:`parsers.carried`), with each item's name; a service's are its prefix
-# and name (whether it lists actions is history's PRESENT rows of its actions).
+# vocabulary, :mod:`parsers.carried`), with each item's name; a service's are its prefix,
+# name and API operations (whether it lists actions is history's PRESENT rows of its
+# actions).
 FIELDS: dict[str, tuple[str, ...]] = {
-    SERVICE: ("prefix", "name"),
+    SERVICE: ("prefix", "name", "operations"),
     ACTION: ("name", *carried.ACTION_FIELDS),
     RESOURCE_TYPE: ("name", *carried.RESOURCE_TYPE_FIELDS),
     CONDITION_KEY: ("name", *carried.CONDITION_KEY_FIELDS),
@@ -71,7 +73,12 @@ def _json(value: Any) -> str:
 
 
 def _service_fields(s: Service) -> dict[str, str]:
-    return {PRESENT: PRESENT_VALUE, "prefix": _json(s.prefix), "name": _json(s.name)}
+    return {
+        PRESENT: PRESENT_VALUE,
+        "prefix": _json(s.prefix),
+        "name": _json(s.name),
+        "operations": _json([operation_to_dict(o) for o in s.operations]),
+    }
 
 
 def _action_fields(a: Action) -> dict[str, str]:
@@ -141,8 +148,9 @@ def _gaps(catalog: Catalog) -> dict[str, _Gaps]:
         skip: set[tuple[str, str]] = set()
         own: dict[tuple[str, int], frozenset[str]] = {}
         usual: dict[str, frozenset[str]] = {}
-        if not s.carries("name"):
-            skip.add((SERVICE, "name"))
+        for field in ("name", "operations"):
+            if not s.carries(field):
+                skip.add((SERVICE, field))
         if not s.carries("actions") or any(p.page in gap_pages for p in s.pages):
             skip |= {(ACTION, PRESENT)} | {(ACTION, f) for f in FIELDS[ACTION]}
         groups: tuple[tuple[str, Any], ...] = (
@@ -251,7 +259,7 @@ def _raw(kind: str, item: Any) -> Any:
             a.supported_by,
         )
     if kind == SERVICE:
-        return (item.prefix, item.name)
+        return (item.prefix, item.name, [operation_to_dict(o) for o in item.operations])
     if kind == RESOURCE_TYPE:
         return (item.name, item.arn_formats, item.condition_keys)
     return (item.name, item.description, item.types)
@@ -291,8 +299,8 @@ def observe(catalog: Catalog) -> Iterator[tuple[Key, Observed]]:
         skip, own, _ = gaps[prefix]
         yield (
             (SERVICE, prefix, prefix),
-            # Of the service's own fields, history follows its name (the actions and API
-            # operations are items or fields of their own).
+            # Of the service's own fields, history follows its name and API operations
+            # (its actions are items of their own).
             Observed(SERVICE, s, _skipped(skip, SERVICE) | s.not_carried & SERVICE_FOLLOWED),
         )
         groups: tuple[tuple[str, Any], ...] = (

@@ -5,10 +5,16 @@ Tables (foreign keys declared and enforced on write): ``services``, ``actions``,
 ``action_access_levels``, ``resource_types``, ``arn_formats``, ``condition_keys``,
 ``resource_type_condition_keys``, ``action_resource_types`` (one row per action x
 resource-type row), ``action_condition_keys`` and ``dependent_actions`` (``row_id`` NULL
-on the action's own row), ``operations``. Views for the common joins:
+on the action's own row), ``operations`` (action -> the names of the operations of its
+service that authorise it), ``action_supported_by`` (AWS's ``SupportedBy``), and a
+service's API operations: ``api_operations``, ``authorized_actions`` (every action each
+operation authorises, other services' too, with ``action_id`` where the catalog has that
+action), ``authorized_action_context`` (the condition values the operation sets for it,
+one row per value) and ``sdk_methods``. Views for the common joins:
 ``action_rows`` (action, resource type, required, ARN formats), ``action_keys`` (every
 condition key an action takes and ``via`` which: ``action``, ``row`` or
-``resource_type``), ``action_levels``. ``action_lists`` holds each action's access
+``resource_type``), ``action_levels``, ``operation_actions`` (operation, authorised
+action and its context as ``key=value`` pairs). ``action_lists`` holds each action's access
 levels, resource types and every condition key it takes (on the action, a row or through
 a resource type: the ``action_keys`` view's, sorted) as JSON arrays: what
 ``query actions`` prints, read from one row instead of three joins. Full-text search
@@ -115,6 +121,47 @@ CREATE TABLE operations(
   operation TEXT NOT NULL
 );
 CREATE INDEX operations_action ON operations(action_id);
+CREATE TABLE action_supported_by(
+  action_id INTEGER NOT NULL REFERENCES actions(id),
+  feature TEXT NOT NULL,
+  supported INTEGER NOT NULL,
+  PRIMARY KEY(action_id, feature)
+);
+CREATE TABLE api_operations(
+  id INTEGER PRIMARY KEY,
+  service TEXT NOT NULL REFERENCES services(prefix),
+  name TEXT NOT NULL COLLATE NOCASE,
+  not_carried TEXT NOT NULL
+);
+CREATE INDEX api_operations_service ON api_operations(service);
+CREATE TABLE authorized_actions(
+  id INTEGER PRIMARY KEY,
+  operation_id INTEGER NOT NULL REFERENCES api_operations(id),
+  position INTEGER NOT NULL,
+  action TEXT NOT NULL COLLATE NOCASE,
+  action_id INTEGER REFERENCES actions(id)
+);
+CREATE INDEX authorized_actions_operation ON authorized_actions(operation_id);
+CREATE INDEX authorized_actions_action ON authorized_actions(action);
+CREATE TABLE authorized_action_context(
+  authorized_action_id INTEGER NOT NULL REFERENCES authorized_actions(id),
+  condition_key TEXT NOT NULL COLLATE NOCASE,
+  position INTEGER NOT NULL,
+  value TEXT NOT NULL
+);
+CREATE TABLE sdk_methods(
+  operation_id INTEGER NOT NULL REFERENCES api_operations(id),
+  position INTEGER NOT NULL,
+  package TEXT NOT NULL,
+  client TEXT NOT NULL,
+  method TEXT NOT NULL,
+  PRIMARY KEY(operation_id, position)
+);
+CREATE VIEW operation_actions AS
+  SELECT o.service, o.name AS operation, x.action AS authorized_action,
+         (SELECT group_concat(c.condition_key || '=' || c.value, ' ')
+          FROM authorized_action_context c WHERE c.authorized_action_id = x.id) AS context
+  FROM authorized_actions x JOIN api_operations o ON o.id = x.operation_id;
 CREATE VIEW action_rows AS
   SELECT a.action, a.service, r.resource_type, r.required, r.position,
          (SELECT group_concat(f.arn_format, ' ') FROM arn_formats f
@@ -176,6 +223,7 @@ def _fill(conn: sqlite3.Connection, catalog: Catalog) -> None:
         ],
     )
     action_id = row_id = rt_id = key_id = 0
+    action_ids: dict[str, int] = {}
     for s in catalog.services:
         conn.execute(
             "INSERT INTO services VALUES (?, ?, ?)",
@@ -216,8 +264,10 @@ def _fill(conn: sqlite3.Connection, catalog: Catalog) -> None:
         deps: list[tuple[int, int | None, str]] = []
         ops: list[tuple[int, str]] = []
         lists: list[tuple[int, str, str, str]] = []
+        supported: list[tuple[int, str, int]] = []
         for a in s.actions:
             action_id += 1
+            action_ids.setdefault(f"{s.prefix}:{a.name}".lower(), action_id)
             level = a.access_level.value if a.access_level else None
             c = a.carries
             acts.append(
@@ -253,6 +303,7 @@ def _fill(conn: sqlite3.Connection, catalog: Catalog) -> None:
                     _json(sorted(takes, key=str.lower)),
                 )
             )
+            supported.extend((action_id, f, int(on)) for f, on in a.supported_by)
             for i, row in enumerate(a.resource_types):
                 row_id += 1
                 rows.append(
@@ -274,7 +325,40 @@ def _fill(conn: sqlite3.Connection, catalog: Catalog) -> None:
         conn.executemany("INSERT INTO dependent_actions VALUES (?, ?, ?)", deps)
         conn.executemany("INSERT INTO operations VALUES (?, ?)", ops)
         conn.executemany("INSERT INTO action_lists VALUES (?, ?, ?, ?)", lists)
+        conn.executemany("INSERT INTO action_supported_by VALUES (?, ?, ?)", supported)
+    _fill_operations(conn, catalog, action_ids)
 
 
 def _json(names: list[str]) -> str:
     return orjson.dumps(names).decode()
+
+
+def _fill_operations(
+    conn: sqlite3.Connection, catalog: Catalog, action_ids: dict[str, int]
+) -> None:
+    """The services' API operations, after every action (an operation authorises other
+    services' actions: ``iam:PassRole`` gets the id of IAM's action where the catalog
+    has it)."""
+    op_id = authorized_id = 0
+    ops: list[tuple[object, ...]] = []
+    authorized: list[tuple[object, ...]] = []
+    context: list[tuple[int, str, int, str]] = []
+    sdk: list[tuple[int, int, str, str, str]] = []
+    for s in catalog.services:
+        for o in s.operations:
+            op_id += 1
+            ops.append((op_id, s.prefix, o.name, ",".join(sorted(o.not_carried))))
+            for i, a in enumerate(o.authorized_actions):
+                authorized_id += 1
+                name = f"{a.service}:{a.action}"
+                authorized.append((authorized_id, op_id, i, name, action_ids.get(name.lower())))
+                context.extend(
+                    (authorized_id, key, j, value)
+                    for key, values in a.context
+                    for j, value in enumerate(values)
+                )
+            sdk.extend((op_id, i, m.package, m.client, m.method) for i, m in enumerate(o.sdk))
+    conn.executemany("INSERT INTO api_operations VALUES (?, ?, ?, ?)", ops)
+    conn.executemany("INSERT INTO authorized_actions VALUES (?, ?, ?, ?, ?)", authorized)
+    conn.executemany("INSERT INTO authorized_action_context VALUES (?, ?, ?, ?)", context)
+    conn.executemany("INSERT INTO sdk_methods VALUES (?, ?, ?, ?, ?)", sdk)
