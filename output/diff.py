@@ -485,21 +485,21 @@ def _added_severity(
 
 def _authorised(o: Operation) -> tuple[str, ...]:
     """An operation's authorised actions as ``service:Action``, in source order."""
-    return tuple(f"{a.service}:{a.action}" for a in o.authorized_actions)
+    return tuple(a.qualified for a in o.authorized_actions)
 
 
 def _contexts(o: Operation) -> tuple[str, ...]:
     """``iam:PassRole[iam:PassedToService=a|b]`` for each condition key an operation sets
     for an action it authorises (values sorted: a set), as the CSV writes it."""
     return tuple(
-        f"{a.service}:{a.action}[{key}={'|'.join(sorted(values))}]"
+        f"{a.qualified}[{key}={'|'.join(sorted(values))}]"
         for a in o.authorized_actions
         for key, values in a.context
     )
 
 
 def _sdk(o: Operation) -> tuple[str, ...]:
-    return tuple(f"{m.package} {m.client}.{m.method}" for m in o.sdk)
+    return tuple(str(m) for m in o.sdk)
 
 
 def _supported_by(a: Action) -> tuple[str, ...]:

@@ -218,16 +218,16 @@ def _operations(services: Iterable[Service]) -> Iterator[tuple[str, ...]]:
             yield (
                 s.prefix,
                 o.name,
-                join([f"{a.service}:{a.action}" for a in o.authorized_actions]),
+                join([a.qualified for a in o.authorized_actions]),
                 # iam:PassRole[iam:PassedToService=a.amazonaws.com|b.amazonaws.com]
                 join(
                     [
-                        f"{a.service}:{a.action}[{k}={'|'.join(values)}]"
+                        f"{a.qualified}[{k}={'|'.join(values)}]"
                         for a in o.authorized_actions
                         for k, values in a.context
                     ]
                 ),
-                join([f"{m.package} {m.client}.{m.method}" for m in o.sdk]),
+                join([str(m) for m in o.sdk]),
                 _not_carried(o.not_carried),
             )
 

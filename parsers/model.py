@@ -210,6 +210,11 @@ class AuthorizedAction:
     """Condition keys the operation sets when it asks for the action, with their values
     (``("iam:PassedToService", ("iotdeviceadvisor.amazonaws.com",))``), sorted by key."""
 
+    @property
+    def qualified(self) -> str:
+        """``service:Action``, as the CSVs, diff and the cross-check write it."""
+        return f"{self.service}:{self.action}"
+
 
 @dataclass(frozen=True, slots=True)
 class SdkMethod:
@@ -221,6 +226,11 @@ class SdkMethod:
     """Client name in that SDK, e.g. ``iotdeviceadvisor``."""
     method: str
     """Method name, e.g. ``create_suite_definition``."""
+
+    def __str__(self) -> str:
+        """``Boto3 iotdeviceadvisor.create_suite_definition``, as the CSVs, diff and the
+        cross-check write it."""
+        return f"{self.package} {self.client}.{self.method}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,8 +91,7 @@ def _authorized(o: Operation) -> Value:
     """Each action the operation authorises, ``service:Action``, with the condition values
     it sets (`` iam:PassedToService=iot.amazonaws.com``), sorted."""
     return sorted(
-        f"{a.service}:{a.action}"
-        + "".join(f" {key}={'|'.join(values)}" for key, values in a.context)
+        a.qualified + "".join(f" {key}={'|'.join(values)}" for key, values in a.context)
         for a in o.authorized_actions
     )
 
@@ -102,7 +101,7 @@ OPERATION_FIELDS: dict[str, tuple[str, Callable[[Operation], Value]]] = {
     "operation.authorized_actions": ("", _authorized),
     "operation.sdk": (
         "sdk",
-        lambda o: sorted(f"{m.package} {m.client}.{m.method}" for m in o.sdk),
+        lambda o: sorted(str(m) for m in o.sdk),
     ),
 }
 """A service's API operations (AWS's JSON from 1.4, the July 2026 layout)."""

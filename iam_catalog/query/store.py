@@ -350,7 +350,7 @@ def _fill_operations(
             ops.append((op_id, s.prefix, o.name, ",".join(sorted(o.not_carried))))
             for i, a in enumerate(o.authorized_actions):
                 authorized_id += 1
-                name = f"{a.service}:{a.action}"
+                name = a.qualified
                 authorized.append((authorized_id, op_id, i, name, action_ids.get(name.lower())))
                 context.extend(
                     (authorized_id, key, j, value)
