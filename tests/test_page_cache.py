@@ -9,18 +9,12 @@ from pathlib import Path
 import pytest
 
 from iam_catalog.output.build import build
-from iam_catalog.output.writers import write_catalog_dir
+from iam_catalog.output.writers import CSV_COLUMNS, write_catalog_dir
 from iam_catalog.page_cache import PageCache, code_version
 from iam_catalog.parsers.errors import SourceError
 
-OUTPUTS = (
-    "catalog.json",
-    "csv/services.csv",
-    "csv/actions.csv",
-    "csv/action_resource_types.csv",
-    "csv/resource_types.csv",
-    "csv/condition_keys.csv",
-)
+# Every file a build writes: the catalog and each CSV table of the writers.
+OUTPUTS = ("catalog.json", *(f"csv/{name}" for name in CSV_COLUMNS))
 
 
 def _write(sources: list[Path], out: Path, cache: PageCache | None) -> dict[str, bytes]:
