@@ -13,6 +13,19 @@ FIXTURES = ROOT / "fixtures"
 # The sample pages (the same files as ../shared/seeds, which a checkout may not have beside it).
 SEEDS = FIXTURES / "pages"
 
+# The July 2026 layout's folder of the corpus with the most services (six, seven pages), and
+# the names of those services' pages in the corpus's HTML of 2026-04-01 (the older layout).
+NEW_LAYOUT_MD = ("new-layout-md", "2026-08_8d3f1c7")
+NEW_LAYOUT_SERVICES_HTML = (
+    "list_awsaccountmanagement",
+    "list_amazonbraket",
+    "list_databasequerymetadataservice",
+    "list_amazonec2instanceconnect",
+    "list_awsmarketplaceentitlementservice",
+    "list_awsmarketplacemeteringservice",
+    "list_amazonsimpledb",
+)
+
 
 def corpus_dir() -> Path:
     value = os.environ.get("IAM_CATALOG_CORPUS")

@@ -20,6 +20,8 @@ from iam_catalog.output.writers import csv_text, dumps_catalog
 from iam_catalog.parsers.detect import FORMATS
 from iam_catalog.parsers.model import CATALOG_SCHEMA, Catalog, catalog_from_dict
 
+from .conftest import NEW_LAYOUT_MD, NEW_LAYOUT_SERVICES_HTML
+
 HTML_2026 = ("html", "2026-04-01_110d32e3")
 JSON_2026 = ("servicereference", "2026-03-31")
 
@@ -174,23 +176,11 @@ def test_combined_build_is_the_same_bytes_whatever_the_order_of_the_sources(
     assert "iot1click" not in {e["service"] for e in one.crosscheck.disagreements}
 
 
-SEVEN_PAGES = (
-    "list_awsaccountmanagement",
-    "list_amazonbraket",
-    "list_databasequerymetadataservice",
-    "list_amazonec2instanceconnect",
-    "list_awsmarketplaceentitlementservice",
-    "list_awsmarketplacemeteringservice",
-    "list_amazonsimpledb",
-)
-NEW_LAYOUT_MD = ("new-layout-md", "2026-08_8d3f1c7")
-
-
 def test_three_sources_each_entry_holds_every_source_value(corpus):
     """The HTML, the July 2026 .md rendering and AWS's JSON of seven services in one
     build: every entry of the cross-check has the value of each source that holds the item
     and carries the field, as that source alone says it."""
-    html = [corpus.joinpath(*HTML_2026, f"{page}.html") for page in SEVEN_PAGES]
+    html = [corpus.joinpath(*HTML_2026, f"{page}.html") for page in NEW_LAYOUT_SERVICES_HTML]
     md = corpus.joinpath(*NEW_LAYOUT_MD)
     alone = {"html": build(html).catalog, "md": build([md]).catalog}
     prefixes = sorted(s.prefix for s in alone["html"].services)

@@ -13,6 +13,8 @@ from iam_catalog.output.build import BuildResult, build
 from iam_catalog.output.diff import CatalogDiff, ChangeKind, diff
 from iam_catalog.output.report import render
 
+from .conftest import NEW_LAYOUT_MD, NEW_LAYOUT_SERVICES_HTML
+
 JSON_2026 = ("servicereference", "2026-03-31")
 # Fields AWS's JSON has no place for: a change of one would be invented by the diff.
 NOT_IN_JSON = ("description", "permission_only", "dependent_actions", "required", "name")
@@ -94,24 +96,11 @@ def test_html_against_aws_json_summary_names_the_fields_not_compared(html_vs_jso
     assert 'id="not-compared"' in html and "<code>action.resource_types.required</code>" in html
 
 
-# The 2026-04-01 HTML pages of the six services of new-layout-md/2026-08_8d3f1c7.
-SIX_SERVICES_HTML = (
-    "list_awsaccountmanagement",
-    "list_amazonbraket",
-    "list_databasequerymetadataservice",
-    "list_amazonec2instanceconnect",
-    "list_awsmarketplaceentitlementservice",
-    "list_awsmarketplacemeteringservice",
-    "list_amazonsimpledb",
-)
-NEW_LAYOUT = ("new-layout-md", "2026-08_8d3f1c7")
-
-
 @pytest.fixture(scope="module")
 def html_vs_new_layout(corpus: Path) -> CatalogDiff:
     folder = corpus / "html" / "2026-04-01_110d32e3"
-    old = build([folder / f"{page}.html" for page in SIX_SERVICES_HTML]).catalog
-    new = build([corpus.joinpath(*NEW_LAYOUT)]).catalog
+    old = build([folder / f"{page}.html" for page in NEW_LAYOUT_SERVICES_HTML]).catalog
+    new = build([corpus.joinpath(*NEW_LAYOUT_MD)]).catalog
     assert {s.prefix for s in old.services} == {s.prefix for s in new.services}
     return diff(old, new)
 
@@ -143,7 +132,7 @@ def test_braket_changes_are_the_pages_own(html_vs_new_layout, corpus):
     the August one: a device resource type on the create actions, a new job ARN, three
     Search actions now List. Every braket change is one of those."""
     braket = [c for c in html_vs_new_layout.changes if c.service == "braket"]
-    md = corpus.joinpath(*NEW_LAYOUT, "list_braket.md").read_text(encoding="utf-8")
+    md = corpus.joinpath(*NEW_LAYOUT_MD, "list_braket.md").read_text(encoding="utf-8")
     page = (corpus / "html" / "2026-04-01_110d32e3" / "list_amazonbraket.html").read_text(
         encoding="utf-8"
     )

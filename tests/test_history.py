@@ -29,6 +29,8 @@ from iam_catalog.parsers.model import (
     Severity,
 )
 
+from .conftest import NEW_LAYOUT_MD, NEW_LAYOUT_SERVICES_HTML
+
 # --------------------------------------------------------------------------- small catalogs
 
 
@@ -473,17 +475,6 @@ def test_corpus_json_release_between_html_releases_reports_no_format_change(corp
     assert not any(c.kind == "service_changed" for c in log)
 
 
-MD_PAGES_IN_HTML = (
-    "list_awsaccountmanagement.html",
-    "list_amazonbraket.html",
-    "list_databasequerymetadataservice.html",
-    "list_amazonec2instanceconnect.html",
-    "list_awsmarketplaceentitlementservice.html",
-    "list_awsmarketplacemeteringservice.html",
-    "list_amazonsimpledb.html",
-)
-
-
 def _every_order(tmp_path: Path, releases: dict[str, Catalog]) -> dict[tuple, tuple]:
     """Versions, not-carried rows and log of a history, for every order of adding."""
     out = {}
@@ -511,8 +502,9 @@ def test_corpus_july_2026_md_release_between_html_releases_changes_no_dependent_
     releases of the same services' HTML it shows no dependent-action change in `log` or
     `show`, in whatever order the three are added (the versions are the same in all six).
     An action without resource-type rows lacks them too (it said nothing of them)."""
-    html = build([corpus / "html" / "2026-04-01_110d32e3" / n for n in MD_PAGES_IN_HTML]).catalog
-    md = build([corpus / "new-layout-md" / "2026-08_8d3f1c7"]).catalog
+    html_2026 = corpus / "html" / "2026-04-01_110d32e3"
+    html = build([html_2026 / f"{n}.html" for n in NEW_LAYOUT_SERVICES_HTML]).catalog
+    md = build([corpus.joinpath(*NEW_LAYOUT_MD)]).catalog
     assert {s.prefix for s in md.services} == {s.prefix for s in html.services}
     releases = {"2026-04-01": html, "2026-08-01": md, "2026-10-01": html}
     results = _every_order(tmp_path, releases)
